@@ -1,0 +1,1 @@
+"""Code every callpipe process shares: configuration, logging, AWS access, errors, domain stores."""

@@ -1,0 +1,83 @@
+"""Process configuration: one `Settings` read once from the environment (prefix `CALLPIPE_`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+AwsService = Literal["sqs", "s3", "dynamodb", "secretsmanager", "ssm"]
+
+
+class Settings(BaseSettings):
+    """Everything a callpipe process reads from its environment.
+
+    Project settings use the `CALLPIPE_` prefix; the variables the AWS and OpenAI SDKs already define
+    (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_REGION`, `OPENAI_API_KEY`, `OPENAI_BASE_URL`) are read
+    under their standard names, so one endpoint switch points everything at LocalStack, moto or real AWS.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CALLPIPE_", extra="ignore", populate_by_name=True)
+
+    name_prefix: str = Field(
+        default="callpipe-dev",
+        pattern=r"^[a-z0-9][a-z0-9-]{1,40}$",
+        description="Prefix of every queue, table and bucket name of this deployment.",
+    )
+
+    # --- AWS -------------------------------------------------------------------------------------------------
+    aws_region: str = Field(
+        default="us-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION", "aws_region")
+    )
+    aws_endpoint_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("AWS_ENDPOINT_URL", "aws_endpoint_url")
+    )
+    aws_endpoint_url_sqs: str | None = Field(
+        default=None, validation_alias=AliasChoices("AWS_ENDPOINT_URL_SQS", "aws_endpoint_url_sqs")
+    )
+    aws_endpoint_url_s3: str | None = Field(
+        default=None, validation_alias=AliasChoices("AWS_ENDPOINT_URL_S3", "aws_endpoint_url_s3")
+    )
+    aws_endpoint_url_dynamodb: str | None = Field(
+        default=None, validation_alias=AliasChoices("AWS_ENDPOINT_URL_DYNAMODB", "aws_endpoint_url_dynamodb")
+    )
+    aws_max_attempts: int = Field(default=5, ge=1, le=20, description="botocore attempts per AWS call.")
+    aws_max_pool_connections: int = Field(default=50, ge=1)
+
+    # --- OpenAI ----------------------------------------------------------------------------------------------
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key")
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url")
+    )
+
+    # --- Logging ---------------------------------------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
+
+    # --- Queues and the consumer runtime ---------------------------------------------------------------------
+    max_receive_count: int = Field(default=5, ge=1, le=1000, description="Receives before SQS dead-letters.")
+    consumer_concurrency: int = Field(default=10, ge=1, le=1000, description="Handlers running at once.")
+    consumer_receivers: int = Field(default=1, ge=1, le=64, description="Concurrent long-poll loops.")
+    consumer_wait_time_s: int = Field(default=20, ge=0, le=20)
+    consumer_grace_period_s: float = Field(default=30.0, ge=0, description="Drain time on SIGTERM.")
+    backoff_base_s: float = Field(default=5.0, gt=0)
+    backoff_max_s: float = Field(default=900.0, gt=0)
+    not_ready_base_s: float = Field(default=60.0, gt=0)
+    not_ready_max_s: float = Field(default=3600.0, gt=0)
+    claim_check_threshold_bytes: int = Field(default=200_000, ge=1, le=256 * 1024)
+
+    def endpoint_for(self, service: AwsService) -> str | None:
+        """The endpoint URL for one AWS service: its own override, else the global one, else AWS itself."""
+        own = {
+            "sqs": self.aws_endpoint_url_sqs,
+            "s3": self.aws_endpoint_url_s3,
+            "dynamodb": self.aws_endpoint_url_dynamodb,
+        }.get(service)
+        return own or self.aws_endpoint_url
+
+    def secret_values(self) -> list[str]:
+        """Literal secret values to scrub from every log line."""
+        return [s.get_secret_value() for s in (self.openai_api_key,) if s is not None and s.get_secret_value()]
