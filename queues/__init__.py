@@ -1,0 +1,1 @@
+"""SQS mechanics: topology, envelope, producer, consumer runtime, bootstrap."""

@@ -1,0 +1,434 @@
+"""The consumer runtime: long-poll a stage queue, run its handler with bounded concurrency, ack, retry, dead-letter.
+
+A handler is a plain async function `(envelope, context) -> next envelopes`; it never touches SQS. The runtime:
+
+* receives in batches (long poll) only as many messages as it has free handler slots for;
+* binds `stage`, `message_id`, `journey_id`, `task_id` into the structlog context of each message;
+* sends the handler's next messages, then deletes the message (deletes are batched, 10 per call);
+* keeps a long handler's message invisible with a heartbeat (ChangeMessageVisibilityBatch before it expires);
+* `Retryable` → the message stays and becomes visible again after a backoff (SQS dead-letters it after
+  maxReceiveCount); `Permanent` or unreadable → sent to the DLQ at once with `error_type`/`error_message`;
+* on stop: receives no more, lets in-flight handlers finish within a grace period, and makes the messages of any
+  handler still running visible again at once (visibility 0), so nothing waits a full timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from queues.backoff import backoff_seconds
+from queues.claimcheck import ClaimCheck
+from queues.directory import QueueUrls
+from queues.envelope import (
+    ATTR_CLAIM_CHECK,
+    ATTR_ERROR_MESSAGE,
+    ATTR_ERROR_TYPE,
+    ATTR_SOURCE_QUEUE,
+    Envelope,
+    Kind,
+)
+from queues.producer import Producer
+from shared.config import Settings
+from shared.errors import NotReadyYet, Permanent, PoisonMessage, Retryable
+from shared.logging import get_logger
+
+if TYPE_CHECKING:
+    from types_aiobotocore_sqs import SQSClient
+    from types_aiobotocore_sqs.type_defs import MessageTypeDef
+
+log = get_logger(__name__)
+
+_SQS_MAX_ATTRIBUTES = 10
+_ERROR_MESSAGE_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class HandlerContext:
+    """What a handler may know about the delivery of its message (never the SQS handles themselves)."""
+
+    stage: Kind
+    message_id: str
+    receive_count: int
+    sent_at: float  # epoch seconds SQS first accepted the message
+
+
+Handler = Callable[[Envelope, HandlerContext], Awaitable[Sequence[Envelope] | None]]
+
+
+@dataclass(frozen=True)
+class ConsumerConfig:
+    """Tuning of one consumer; `from_settings` reads it from the environment."""
+
+    concurrency: int = 10
+    receivers: int = 1
+    batch_size: int = 10
+    wait_time_s: int = 20
+    grace_period_s: float = 30.0
+    backoff_base_s: float = 5.0
+    backoff_max_s: float = 900.0
+    not_ready_base_s: float = 60.0
+    not_ready_max_s: float = 3600.0
+    fill_wait_s: float = 0.05  # how long a receiver waits for a whole batch of free slots before taking fewer
+    delete_flush_s: float = 0.005  # how long a lone delete waits for others to share its DeleteMessageBatch
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ConsumerConfig:
+        """Consumer tuning from `CALLPIPE_CONSUMER_*` / `CALLPIPE_BACKOFF_*` settings."""
+        return cls(
+            concurrency=settings.consumer_concurrency,
+            receivers=settings.consumer_receivers,
+            wait_time_s=settings.consumer_wait_time_s,
+            grace_period_s=settings.consumer_grace_period_s,
+            backoff_base_s=settings.backoff_base_s,
+            backoff_max_s=settings.backoff_max_s,
+            not_ready_base_s=settings.not_ready_base_s,
+            not_ready_max_s=settings.not_ready_max_s,
+        )
+
+
+@dataclass
+class ConsumerStats:
+    """Counters of what the consumer did, for logs, tests and metrics."""
+
+    received: int = 0
+    succeeded: int = 0
+    retried: int = 0
+    dead_lettered: int = 0
+    released: int = 0
+    heartbeats: int = 0
+    by_error_type: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _InFlight:
+    receipt: str
+    deadline: float  # monotonic time at which the message would become visible again
+
+
+class Consumer:
+    """Runs one stage's handler over its SQS queue until told to stop."""
+
+    def __init__(
+        self,
+        *,
+        sqs: SQSClient,
+        kind: Kind,
+        urls: QueueUrls,
+        handler: Handler,
+        producer: Producer | None = None,
+        claim_check: ClaimCheck | None = None,
+        config: ConsumerConfig | None = None,
+    ) -> None:
+        self._sqs = sqs
+        self.kind = kind
+        self._urls = urls
+        self._handler = handler
+        self._producer = producer
+        self._claim_check = claim_check
+        self.config = config or ConsumerConfig()
+        self.stats = ConsumerStats()
+        self._visibility_s = 30
+        self._free = self.config.concurrency
+        self._slot_freed = asyncio.Event()
+        self._inflight: dict[str, _InFlight] = {}  # by message id
+        self._handlers: set[asyncio.Task[None]] = set()
+        self._io: set[asyncio.Task[None]] = set()
+        self._pending_deletes: list[tuple[str, str]] = []  # (message id, receipt)
+        self._flush_timer: asyncio.TimerHandle | None = None
+        self._to_release: list[str] = []  # receipts to make visible again when stopping
+        self._stopped_at: float | None = None
+
+    async def run(self, stop: asyncio.Event) -> ConsumerStats:
+        """Consume until `stop` is set, then drain; returns the counters."""
+        attrs = await self._sqs.get_queue_attributes(QueueUrl=self._urls.url, AttributeNames=["VisibilityTimeout"])
+        self._visibility_s = int(attrs["Attributes"]["VisibilityTimeout"])
+        log.info("consumer_started", stage=self.kind.value, visibility_s=self._visibility_s, **_public(self.config))
+        heartbeat = asyncio.create_task(self._heartbeat_loop())
+        try:
+            await asyncio.gather(*(self._receive_loop(stop) for _ in range(self.config.receivers)))
+        finally:
+            await self._drain()
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        log.info("consumer_stopped", stage=self.kind.value, **self.stats.__dict__)
+        return self.stats
+
+    # --- receiving ---------------------------------------------------------------------------------------------
+
+    async def _reserve(self) -> int:
+        """Take up to one batch of free handler slots, waiting briefly for a whole batch to be free."""
+        want = min(self.config.batch_size, self.config.concurrency)
+        while self._free == 0:
+            self._slot_freed.clear()
+            await self._slot_freed.wait()
+        if self._free < want:
+            deadline = time.monotonic() + self.config.fill_wait_s
+            while self._free < want and (left := deadline - time.monotonic()) > 0:
+                self._slot_freed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._slot_freed.wait(), left)
+        n = min(self._free, want)
+        self._free -= n
+        return n
+
+    def _release(self, n: int) -> None:
+        self._free += n
+        self._slot_freed.set()
+
+    async def _receive_loop(self, stop: asyncio.Event) -> None:
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            while not stop.is_set():
+                reserve = asyncio.create_task(self._reserve())
+                await asyncio.wait({reserve, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if not reserve.done():  # stopping while every slot is busy
+                    self._stopped_at = self._stopped_at or time.monotonic()
+                    reserve.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await reserve
+                    if not reserve.cancelled():
+                        self._release(reserve.result())
+                    break
+                n = reserve.result()
+                receive = asyncio.create_task(
+                    self._sqs.receive_message(
+                        QueueUrl=self._urls.url,
+                        MaxNumberOfMessages=n,
+                        WaitTimeSeconds=self.config.wait_time_s,
+                        MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+                        MessageAttributeNames=["All"],
+                    )
+                )
+                await asyncio.wait({receive, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if not receive.done():
+                    # Stopping during a long poll. Cancelling the call could leave messages SQS already handed out
+                    # invisible for a whole visibility timeout; instead let the poll end (at most wait_time_s)
+                    # and hand back whatever it brought at once.
+                    self._stopped_at = self._stopped_at or time.monotonic()
+                    with contextlib.suppress(Exception):
+                        got = (await asyncio.wait_for(receive, self.config.wait_time_s + 5)).get("Messages", [])
+                        self._to_release.extend(m["ReceiptHandle"] for m in got)
+                    self._release(n)
+                    break
+                try:
+                    messages = receive.result().get("Messages", [])
+                except Exception:
+                    log.exception("receive_failed", stage=self.kind.value)
+                    self._release(n)
+                    await asyncio.sleep(1.0)
+                    continue
+                if len(messages) < n:
+                    self._release(n - len(messages))
+                now = time.monotonic()
+                for msg in messages:
+                    self.stats.received += 1
+                    self._inflight[msg["MessageId"]] = _InFlight(msg["ReceiptHandle"], now + self._visibility_s)
+                    task = asyncio.create_task(self._process(msg))
+                    self._handlers.add(task)
+                    task.add_done_callback(self._handlers.discard)
+        finally:
+            stopping.cancel()
+
+    # --- one message -------------------------------------------------------------------------------------------
+
+    async def _process(self, msg: MessageTypeDef) -> None:
+        message_id = msg["MessageId"]
+        structlog.contextvars.bind_contextvars(stage=self.kind.value, message_id=message_id)
+        system = msg.get("Attributes", {})
+        receive_count = int(system.get("ApproximateReceiveCount", "1"))
+        claim_key = msg.get("MessageAttributes", {}).get(ATTR_CLAIM_CHECK, {"DataType": "String"}).get("StringValue")
+        try:
+            try:
+                envelope = await self._decode(msg, claim_key)
+                structlog.contextvars.bind_contextvars(journey_id=envelope.journey_id, task_id=envelope.task_id)
+                if envelope.kind is not self.kind:
+                    raise PoisonMessage(f"message of kind {envelope.kind.value!r} on the {self.kind.value!r} queue")
+                ctx = HandlerContext(self.kind, message_id, receive_count, int(system.get("SentTimestamp", "0")) / 1000)
+                following = await self._handler(envelope, ctx)
+                if following:
+                    if self._producer is None:
+                        raise RuntimeError("handler returned next messages but the consumer has no producer")
+                    await self._producer.send(following)
+            except Permanent as exc:
+                await self._dead_letter(msg, exc)
+            except Retryable as exc:
+                await self._retry_later(msg, exc, receive_count)
+            except asyncio.CancelledError:
+                self._to_release.append(msg["ReceiptHandle"])
+                raise
+            except Exception as exc:  # a bug or an unclassified failure: retry, and let SQS dead-letter it
+                log.exception("handler_crashed", error_type=type(exc).__name__)
+                await self._retry_later(msg, Retryable(f"{type(exc).__name__}: {exc}"), receive_count)
+            else:
+                self.stats.succeeded += 1
+                log.debug("message_done", receive_count=receive_count)
+                self._delete_soon(message_id, msg["ReceiptHandle"])
+                if claim_key and self._claim_check is not None:
+                    await self._claim_check.delete(claim_key)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Failing to retry or dead-letter leaves the message as it is: SQS redelivers it after its timeout.
+            log.exception("message_disposition_failed")
+        finally:
+            self._inflight.pop(message_id, None)
+            self._release(1)
+
+    async def _decode(self, msg: MessageTypeDef, claim_key: str | None) -> Envelope:
+        body = msg.get("Body", "")
+        if claim_key:
+            if self._claim_check is None:
+                raise PoisonMessage("claim-checked message but this consumer has no claim-check store")
+            body = await self._claim_check.get(claim_key)
+        return Envelope.from_body(body)
+
+    async def _retry_later(self, msg: MessageTypeDef, exc: Retryable, receive_count: int) -> None:
+        not_ready = isinstance(exc, NotReadyYet)
+        delay = backoff_seconds(
+            receive_count,
+            base_s=self.config.not_ready_base_s if not_ready else self.config.backoff_base_s,
+            max_s=self.config.not_ready_max_s if not_ready else self.config.backoff_max_s,
+            retry_after_s=exc.retry_after,
+        )
+        self._count_error(exc)
+        self._inflight.pop(msg["MessageId"], None)  # no more heartbeats: from now on the backoff owns visibility
+        await self._sqs.change_message_visibility(
+            QueueUrl=self._urls.url, ReceiptHandle=msg["ReceiptHandle"], VisibilityTimeout=delay
+        )
+        self.stats.retried += 1
+        log.warning(
+            "message_retry_later",
+            error_type=type(exc).__name__,
+            error=str(exc),
+            receive_count=receive_count,
+            visible_in_s=delay,
+        )
+
+    async def _dead_letter(self, msg: MessageTypeDef, exc: Permanent) -> None:
+        error_type = type(exc).__name__
+        attributes: dict[str, Any] = {
+            ATTR_ERROR_TYPE: {"DataType": "String", "StringValue": error_type},
+            ATTR_ERROR_MESSAGE: {"DataType": "String", "StringValue": (str(exc) or error_type)[:_ERROR_MESSAGE_LIMIT]},
+            ATTR_SOURCE_QUEUE: {"DataType": "String", "StringValue": self._urls.url.rsplit("/", 1)[-1]},
+        }
+        for name, value in msg.get("MessageAttributes", {}).items():
+            if len(attributes) >= _SQS_MAX_ATTRIBUTES:
+                break
+            if name not in attributes:
+                attributes[name] = {k: v for k, v in value.items() if k in ("DataType", "StringValue", "BinaryValue")}
+        self._inflight.pop(msg["MessageId"], None)
+        # Send first, delete second: a crash in between leaves a duplicate in the DLQ, never a lost message.
+        await self._sqs.send_message(
+            QueueUrl=self._urls.dlq_url, MessageBody=msg.get("Body") or "<empty>", MessageAttributes=attributes
+        )
+        await self._sqs.delete_message(QueueUrl=self._urls.url, ReceiptHandle=msg["ReceiptHandle"])
+        self._count_error(exc)
+        self.stats.dead_lettered += 1
+        log.error("message_dead_lettered", error_type=error_type, error=str(exc))
+
+    def _count_error(self, exc: Exception) -> None:
+        name = type(exc).__name__
+        self.stats.by_error_type[name] = self.stats.by_error_type.get(name, 0) + 1
+
+    # --- batched deletes -----------------------------------------------------------------------------------------
+
+    def _delete_soon(self, message_id: str, receipt: str) -> None:
+        self._pending_deletes.append((message_id, receipt))
+        if len(self._pending_deletes) >= 10:
+            self._flush_deletes()
+        elif self._flush_timer is None:
+            self._flush_timer = asyncio.get_running_loop().call_later(self.config.delete_flush_s, self._flush_deletes)
+
+    def _flush_deletes(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        while self._pending_deletes:
+            batch, self._pending_deletes = self._pending_deletes[:10], self._pending_deletes[10:]
+            task = asyncio.create_task(self._delete_batch(batch))
+            self._io.add(task)
+            task.add_done_callback(self._io.discard)
+
+    async def _delete_batch(self, batch: list[tuple[str, str]]) -> None:
+        entries = [{"Id": str(i), "ReceiptHandle": receipt} for i, (_, receipt) in enumerate(batch)]
+        try:
+            resp = await self._sqs.delete_message_batch(QueueUrl=self._urls.url, Entries=entries)  # type: ignore[arg-type]
+        except Exception:
+            log.exception("delete_failed", count=len(entries))
+            return
+        for failure in resp.get("Failed", []):
+            # The message will come back; the stage's tracking row makes the second run a no-op.
+            log.warning("delete_rejected", message_id=batch[int(failure["Id"])][0], reason=failure.get("Message"))
+
+    # --- heartbeat -----------------------------------------------------------------------------------------------
+
+    async def _heartbeat_loop(self) -> None:
+        tick = max(0.2, min(5.0, self._visibility_s / 6))
+        while True:
+            await asyncio.sleep(tick)
+            now = time.monotonic()
+            due = [(mid, f) for mid, f in self._inflight.items() if f.deadline - now < self._visibility_s / 2]
+            for i in range(0, len(due), 10):
+                chunk = due[i : i + 10]
+                entries = [
+                    {"Id": str(j), "ReceiptHandle": f.receipt, "VisibilityTimeout": self._visibility_s}
+                    for j, (_, f) in enumerate(chunk)
+                ]
+                try:
+                    resp = await self._sqs.change_message_visibility_batch(
+                        QueueUrl=self._urls.url,
+                        Entries=entries,  # type: ignore[arg-type]
+                    )
+                except Exception:
+                    log.exception("heartbeat_failed", count=len(entries))
+                    continue
+                failed = {int(x["Id"]) for x in resp.get("Failed", [])}
+                for j, (mid, f) in enumerate(chunk):
+                    if j not in failed:
+                        f.deadline = now + self._visibility_s
+                        self.stats.heartbeats += 1
+                    else:
+                        log.warning("heartbeat_rejected", message_id=mid)
+
+    # --- stopping ------------------------------------------------------------------------------------------------
+
+    async def _drain(self) -> None:
+        running = set(self._handlers)
+        if running:
+            # The grace period counts from the stop signal, not from the end of a long poll that was under way.
+            elapsed = time.monotonic() - (self._stopped_at or time.monotonic())
+            log.info("draining", in_flight=len(running), grace_period_s=self.config.grace_period_s)
+            _, unfinished = await asyncio.wait(running, timeout=max(0.0, self.config.grace_period_s - elapsed))
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*unfinished, return_exceptions=True)
+        self._flush_deletes()
+        if self._io:
+            await asyncio.gather(*self._io, return_exceptions=True)
+        await self._release_unfinished()
+
+    async def _release_unfinished(self) -> None:
+        receipts, self._to_release = self._to_release, []
+        for i in range(0, len(receipts), 10):
+            entries = [
+                {"Id": str(j), "ReceiptHandle": r, "VisibilityTimeout": 0} for j, r in enumerate(receipts[i : i + 10])
+            ]
+            try:
+                await self._sqs.change_message_visibility_batch(QueueUrl=self._urls.url, Entries=entries)  # type: ignore[arg-type]
+                self.stats.released += len(entries)
+            except Exception:
+                log.exception("release_failed", count=len(entries))
+        if receipts:
+            log.info("released_unfinished", count=len(receipts))
+
+
+def _public(config: ConsumerConfig) -> dict[str, Any]:
+    return {k: v for k, v in config.__dict__.items() if k in ("concurrency", "receivers", "batch_size")}
