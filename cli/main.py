@@ -1,0 +1,111 @@
+"""`callpipe` subcommands: worker, bootstrap, local-aws, demo (more arrive with later stages)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from queues.envelope import Kind
+from shared.config import Settings
+from shared.logging import configure_logging, get_logger
+
+log = get_logger(__name__)
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format, secrets=settings.secret_values())
+    return settings
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from workers.runner import serve_stage
+
+    asyncio.run(serve_stage(Kind(args.stage), _settings()))
+    return 0
+
+
+def _cmd_bootstrap(args: argparse.Namespace) -> int:
+    from queues.bootstrap import bootstrap
+
+    settings = _settings()
+    report = asyncio.run(bootstrap(settings, verify=args.verify, include_echo=not args.no_echo))
+    for line in report.created:
+        print(f"created   {line}")
+    for line in report.updated:
+        print(f"updated   {line}")
+    for line in report.problems:
+        print(f"PROBLEM   {line}")
+    print(
+        f"{settings.name_prefix}: {len(report.created)} created, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged, {len(report.problems)} problems"
+    )
+    return 1 if report.problems else 0
+
+
+def _cmd_local_aws(args: argparse.Namespace) -> int:
+    from simulator.aws import LocalAws
+
+    settings = _settings()
+    with LocalAws(port=args.port) as aws:
+        print(f"export AWS_ENDPOINT_URL={aws.endpoint}", flush=True)
+        print("export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test", flush=True)
+        if args.bootstrap:
+            from queues.bootstrap import bootstrap
+
+            os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+            os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+            asyncio.run(bootstrap(settings.model_copy(update={"aws_endpoint_url": aws.endpoint})))
+        done = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: done.set())
+        log.info("local_aws_ready", endpoint=aws.endpoint)
+        done.wait()
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from cli.demo import run_demo
+
+    _settings()
+    return run_demo()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="callpipe", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    worker = sub.add_parser("worker", help="run one stage's queue consumer until SIGTERM")
+    worker.add_argument("--stage", required=True, choices=[k.value for k in Kind])
+    worker.set_defaults(func=_cmd_worker)
+
+    boot = sub.add_parser("bootstrap", help="create every queue, DLQ, table and bucket (idempotent)")
+    boot.add_argument("--verify", action="store_true", help="only check that everything exists as the code expects")
+    boot.add_argument("--no-echo", action="store_true", help="leave out the development `echo` stage")
+    boot.set_defaults(func=_cmd_bootstrap)
+
+    local = sub.add_parser("local-aws", help="serve a local AWS endpoint (moto) on 127.0.0.1 until Ctrl-C")
+    local.add_argument("--port", type=int, default=4566)
+    local.add_argument("--bootstrap", action="store_true", help="create the topology once it is up")
+    local.set_defaults(func=_cmd_local_aws)
+
+    demo = sub.add_parser("demo", help="run the echo stage over a small batch on a local AWS endpoint")
+    demo.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `callpipe` console script."""
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per pipeline stage, plus the process entry that runs a stage's consumer."""
