@@ -53,6 +53,32 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url")
     )
 
+    # --- Webex Contact Center -------------------------------------------------------------------------------
+    wxcc_datacenter: Literal["us1", "eu1", "eu2", "anz1", "ca1", "jp1"] = "us1"
+    wxcc_base_url: str | None = Field(default=None, description="Explicit API base (a simulator, a proxy).")
+    webex_auth_base_url: str = "https://webexapis.com"
+    wxcc_org_id: str = ""
+    wxcc_auth_mode: Literal["service_app", "refresh_token"] = "service_app"
+    wxcc_client_id: str = ""
+    wxcc_client_secret: SecretStr | None = None
+    wxcc_application_id: str = Field(default="", description="Service app id (service_app mode).")
+    wxcc_refresh_token: SecretStr | None = Field(
+        default=None, description="Seed refresh token (refresh_token mode); rotations are kept in the token store."
+    )
+    wxcc_token_refresh_margin_s: float = Field(default=300.0, ge=0, description="Refresh this long before expiry.")
+    wxcc_find_calls: Literal["search", "tasks"] = "search"
+    wxcc_rate_per_minute: int = Field(default=300, ge=1, description="Request budget shared by all workers.")
+    wxcc_rate_window_s: int = Field(default=10, ge=1, le=60)
+    wxcc_max_attempts: int = Field(default=5, ge=1, le=20)
+    wxcc_timeout_s: float = Field(default=30.0, gt=0)
+    wxcc_url_expiration_min: int = Field(default=30, ge=1, le=60)
+    wxcc_download_hosts: list[str] = Field(
+        default_factory=lambda: [".amazonaws.com", ".cisco.com", ".webex.com"],
+        description="Hosts recordings may be downloaded from; a leading dot allows subdomains.",
+    )
+    wxcc_download_allow_http: bool = Field(default=False, description="Allow plain http (local simulator only).")
+    wxcc_max_recording_bytes: int = Field(default=2 * 1024**3, ge=1)
+
     # --- Logging ---------------------------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
@@ -80,4 +106,10 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Literal secret values to scrub from every log line."""
-        return [s.get_secret_value() for s in (self.openai_api_key,) if s is not None and s.get_secret_value()]
+        secrets = (self.openai_api_key, self.wxcc_client_secret, self.wxcc_refresh_token)
+        return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+
+    @property
+    def wxcc_api_base(self) -> str:
+        """The WXCC API base URL: the explicit one, else the datacenter's."""
+        return (self.wxcc_base_url or f"https://api.wxcc-{self.wxcc_datacenter}.cisco.com").rstrip("/")

@@ -1,0 +1,212 @@
+"""The WXCC API client: finds ended calls, queries captures; every request budgeted, traced, retried, classified."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+from shared.config import Settings
+from shared.logging import get_logger
+from shared.wxcc.budget import RateBudget
+from shared.wxcc.errors import WxccAuthError, WxccPermanent, WxccRetryable, describe_error, json_or_text, retry_after
+from shared.wxcc.models import Capture, CapturesResponse, SearchTask, Task, TaskDetails, TasksPage
+from shared.wxcc.tokens import TokenProvider
+
+log = get_logger(__name__)
+
+CAPTURES_MAX_IDS = 10
+TASKS_MAX_PAGE = 1000
+MAX_INLINE_WAIT_S = 30.0  # a longer Retry-After goes back to the queue as a message backoff instead
+
+SEARCH_QUERY = (
+    "query($from: Long!, $to: Long!, $cursor: String) { taskDetails(from: $from, to: $to, timeComparator: endedTime, "
+    "filter: {and: [{channelType: {equals: telephony}}, {isActive: {equals: false}}]}, pagination: {cursor: $cursor}) "
+    "{ tasks { id channelType createdTime endedTime captureRequested recordingCount isActive status "
+    "owner { id name } queue { id name } } pageInfo { hasNextPage endCursor } } }"
+)
+
+
+def _retry_inline(exc: BaseException) -> bool:
+    return isinstance(exc, WxccRetryable) and (exc.retry_after is None or exc.retry_after <= MAX_INLINE_WAIT_S)
+
+
+class _WaitHonouringRetryAfter:
+    """Exponential backoff with jitter, never shorter than the server's Retry-After."""
+
+    def __init__(self) -> None:
+        self._backoff = wait_random_exponential(multiplier=0.5, max=MAX_INLINE_WAIT_S)
+
+    def __call__(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        floor = exc.retry_after if isinstance(exc, WxccRetryable) and exc.retry_after else 0.0
+        return max(float(self._backoff(state)), floor)
+
+
+class WxccClient:
+    """Typed access to the WXCC endpoints callpipe needs."""
+
+    def __init__(
+        self, http: httpx.AsyncClient, tokens: TokenProvider, settings: Settings, *, budget: RateBudget | None = None
+    ) -> None:
+        self._http = http
+        self._tokens = tokens
+        self._settings = settings
+        self._budget = budget
+        self._base = settings.wxcc_api_base
+        self.org_id = settings.wxcc_org_id
+
+    # --- finding calls ---------------------------------------------------------------------------------------
+
+    async def ended_calls(self, from_ms: int, to_ms: int) -> AsyncIterator[SearchTask]:
+        """Telephony calls that ended in [from_ms, to_ms], through `/search`, following the cursor to the end."""
+        cursor: str | None = "NA"
+        while True:
+            body = await self.request(
+                "POST",
+                "/search",
+                params={"orgId": self.org_id},
+                json={"query": SEARCH_QUERY, "variables": {"from": from_ms, "to": to_ms, "cursor": cursor}},
+            )
+            if body.get("errors"):
+                messages = "; ".join(str(e.get("message", e)) for e in body["errors"][:3])
+                raise WxccPermanent(f"/search query rejected: {messages}")
+            details = TaskDetails.model_validate(body["data"]["taskDetails"])
+            for task in details.tasks:
+                yield task
+            if not details.page_info.has_next_page or not details.page_info.end_cursor:
+                return
+            cursor = details.page_info.end_cursor
+
+    async def tasks(self, from_ms: int, to_ms: int, *, page_size: int = TASKS_MAX_PAGE) -> AsyncIterator[Task]:
+        """Telephony tasks created in [from_ms, to_ms) via `GET /v1/tasks`, each once.
+
+        The endpoint has no cursor: page by moving `from` to the last `createdTime` seen (tasks sharing that time may
+        straddle pages) and drop ids already yielded.
+        """
+        page_size = min(page_size, TASKS_MAX_PAGE)
+        seen: set[str] = set()
+        start = from_ms
+        while start < to_ms:
+            body = await self.request(
+                "GET",
+                "/v1/tasks",
+                params={
+                    "channelTypes": "telephony",
+                    "from": start,
+                    "to": to_ms,
+                    "pageSize": page_size,
+                    "orgId": self.org_id,
+                },
+            )
+            page = TasksPage.model_validate(body).data
+            fresh = [t for t in page if t.id not in seen]
+            for task in fresh:
+                seen.add(task.id)
+                yield task
+            if len(page) < page_size:
+                return
+            last = max(t.attributes.created_time for t in page)
+            if not fresh or last == start:
+                # A full page of one millisecond: step past it rather than loop on it.
+                log.warning("wxcc_tasks_page_of_one_instant", created_time=last, page_size=page_size)
+                last = start + 1 if last == start else last
+            start = last
+
+    # --- captures --------------------------------------------------------------------------------------------
+
+    async def captures(
+        self, task_ids: Sequence[str], *, url_expiration_min: int | None = None, include_segments: bool = False
+    ) -> dict[str, Capture]:
+        """Captures per task id, queried in batches of 10; a task WXCC does not list comes back not ready."""
+        expiration = url_expiration_min or self._settings.wxcc_url_expiration_min
+        result: dict[str, Capture] = {}
+        unique = list(dict.fromkeys(task_ids))
+        for i in range(0, len(unique), CAPTURES_MAX_IDS):
+            batch = unique[i : i + CAPTURES_MAX_IDS]
+            body = await self.request(
+                "POST",
+                "/v1/captures/query",
+                json={
+                    "query": {
+                        "orgId": self.org_id,
+                        "taskIds": batch,
+                        "urlExpiration": expiration,
+                        "includeSegments": include_segments,
+                    }
+                },
+            )
+            for capture in CapturesResponse.model_validate(body).data:
+                result[capture.task_id] = capture
+        for task_id in unique:
+            result.setdefault(task_id, Capture(taskId=task_id))
+        return result
+
+    # --- the request path ------------------------------------------------------------------------------------
+
+    async def request(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None
+    ) -> dict[str, Any]:
+        """One API call with budget, TrackingId, bounded retries of transient failures, and classified errors."""
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(self._settings.wxcc_max_attempts),
+            wait=_WaitHonouringRetryAfter(),
+            retry=retry_if_exception(_retry_inline),
+            reraise=True,
+        ):
+            with attempt:
+                return await self._once(method, path, params=params, json=json)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _once(self, method: str, path: str, *, params: dict[str, Any] | None, json: Any) -> dict[str, Any]:
+        token = await self._tokens.access_token()
+        response = await self._send(method, path, token, params=params, json=json)
+        if response.status_code == 401:
+            token = await self._tokens.after_unauthorized(token)
+            response = await self._send(method, path, token, params=params, json=json)
+            if response.status_code == 401:
+                tracking, message = describe_error(json_or_text(response))
+                raise WxccAuthError(
+                    f"WXCC refused a freshly refreshed token: {message}", status=401, tracking_id=tracking
+                )
+        return self._classify(response)
+
+    async def _send(
+        self, method: str, path: str, token: str, *, params: dict[str, Any] | None, json: Any
+    ) -> httpx.Response:
+        if self._budget is not None:
+            await self._budget.acquire()
+        tracking = f"callpipe_{uuid.uuid4()}"
+        try:
+            return await self._http.request(
+                method,
+                f"{self._base}{path}",
+                params=params,
+                json=json,
+                headers={"Authorization": f"Bearer {token}", "TrackingId": tracking, "Accept": "application/json"},
+                timeout=self._settings.wxcc_timeout_s,
+            )
+        except httpx.TimeoutException as exc:
+            raise WxccRetryable(f"{method} {path} timed out", tracking_id=tracking) from exc
+        except httpx.TransportError as exc:
+            raise WxccRetryable(f"{method} {path} failed: {type(exc).__name__}", tracking_id=tracking) from exc
+
+    @staticmethod
+    def _classify(response: httpx.Response) -> dict[str, Any]:
+        status = response.status_code
+        if status < 400:
+            body = json_or_text(response)
+            if not isinstance(body, dict):
+                raise WxccRetryable(f"WXCC answered {status} with a body that is not a JSON object", status=status)
+            return body
+        tracking, message = describe_error(json_or_text(response))
+        where = f"{response.request.method} {response.request.url.path}"
+        if status == 429 or status >= 500:
+            log.warning("wxcc_retryable", status=status, tracking_id=tracking, where=where)
+            raise WxccRetryable(
+                f"{where} → {status}: {message}", status=status, tracking_id=tracking, retry_after=retry_after(response)
+            )
+        raise WxccPermanent(f"{where} → {status}: {message}", status=status, tracking_id=tracking)
