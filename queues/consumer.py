@@ -7,7 +7,8 @@ A handler is a plain async function `(envelope, context) -> next envelopes`; it 
 * sends the handler's next messages, then deletes the message (deletes are batched, 10 per call);
 * keeps a long handler's message invisible with a heartbeat (ChangeMessageVisibilityBatch before it expires);
 * `Retryable` → the message stays and becomes visible again after a backoff (SQS dead-letters it after
-  maxReceiveCount); `Permanent` or unreadable → sent to the DLQ at once with `error_type`/`error_message`;
+  maxReceiveCount); `NotReadyYet` → re-sent delayed with `attempt + 1` (waiting does not use up receives);
+  `Permanent` or unreadable → sent to the DLQ at once with `error_type`/`error_message`;
 * on stop: receives no more, lets in-flight handlers finish within a grace period, and makes the messages of any
   handler still running visible again at once (visibility 0), so nothing waits a full timeout.
 """
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 _SQS_MAX_ATTRIBUTES = 10
+SQS_MAX_DELAY_S = 900
 _ERROR_MESSAGE_LIMIT = 1000
 
 
@@ -245,6 +247,7 @@ class Consumer:
         system = msg.get("Attributes", {})
         receive_count = int(system.get("ApproximateReceiveCount", "1"))
         claim_key = msg.get("MessageAttributes", {}).get(ATTR_CLAIM_CHECK, {"DataType": "String"}).get("StringValue")
+        envelope: Envelope | None = None
         try:
             try:
                 envelope = await self._decode(msg, claim_key)
@@ -259,6 +262,8 @@ class Consumer:
                     await self._producer.send(following)
             except Permanent as exc:
                 await self._dead_letter(msg, exc)
+            except NotReadyYet as exc:
+                await self._not_ready(msg, envelope, exc, receive_count)
             except Retryable as exc:
                 await self._retry_later(msg, exc, receive_count)
             except asyncio.CancelledError:
@@ -290,12 +295,37 @@ class Consumer:
             body = await self._claim_check.get(claim_key)
         return Envelope.from_body(body)
 
+    async def _not_ready(
+        self, msg: MessageTypeDef, envelope: Envelope | None, exc: NotReadyYet, receive_count: int
+    ) -> None:
+        """Wait for the world, not for a fix: re-send the work delayed (attempt + 1) and delete this copy.
+
+        Unlike a retry this does not count towards maxReceiveCount, so a call may wait hours for its recording;
+        the stage bounds the wait by the call's age. Without a producer it falls back to a visibility backoff.
+        """
+        if self._producer is None or envelope is None:
+            await self._retry_later(msg, exc, receive_count)
+            return
+        delay = backoff_seconds(
+            envelope.attempt,
+            base_s=self.config.not_ready_base_s,
+            max_s=self.config.not_ready_max_s,
+            retry_after_s=exc.retry_after,
+        )
+        self._inflight.pop(msg["MessageId"], None)
+        later = envelope.model_copy(update={"attempt": envelope.attempt + 1})
+        # Send first, delete second: a crash in between leaves a duplicate the stage's tracking row absorbs.
+        await self._producer.send([later], delay_s=min(delay, SQS_MAX_DELAY_S))
+        await self._sqs.delete_message(QueueUrl=self._urls.url, ReceiptHandle=msg["ReceiptHandle"])
+        self._count_error(exc)
+        self.stats.retried += 1
+        log.info("message_not_ready", reason=str(exc), attempt=envelope.attempt, again_in_s=min(delay, SQS_MAX_DELAY_S))
+
     async def _retry_later(self, msg: MessageTypeDef, exc: Retryable, receive_count: int) -> None:
-        not_ready = isinstance(exc, NotReadyYet)
         delay = backoff_seconds(
             receive_count,
-            base_s=self.config.not_ready_base_s if not_ready else self.config.backoff_base_s,
-            max_s=self.config.not_ready_max_s if not_ready else self.config.backoff_max_s,
+            base_s=self.config.backoff_base_s,
+            max_s=self.config.backoff_max_s,
             retry_after_s=exc.retry_after,
         )
         self._count_error(exc)

@@ -16,6 +16,7 @@ from queues.claimcheck import ClaimCheck
 from queues.consumer import Consumer, ConsumerConfig, ConsumerStats, Handler
 from queues.directory import QueueUrls
 from queues.envelope import Kind
+from queues.producer import Producer
 from shared.config import Settings
 
 
@@ -92,10 +93,13 @@ async def running_consumer(
     *,
     config: ConsumerConfig,
     claim_check: ClaimCheck | None = None,
+    producer: Producer | None = None,
     kind: Kind = Kind.ECHO,
 ) -> AsyncIterator[ConsumerStats]:
     """Run a consumer in the background for the body of a `with`, then stop and drain it."""
-    consumer = Consumer(sqs=sqs, kind=kind, urls=urls, handler=handler, config=config, claim_check=claim_check)
+    consumer = Consumer(
+        sqs=sqs, kind=kind, urls=urls, handler=handler, config=config, claim_check=claim_check, producer=producer
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
     try:

@@ -16,7 +16,7 @@ from queues.directory import QueueDirectory
 from queues.envelope import Envelope, Kind
 from queues.producer import Producer
 from shared.config import Settings
-from shared.errors import Permanent, Retryable
+from shared.errors import NotReadyYet, Permanent, Retryable
 from tests.helpers import consumer_config, depth, eventually, make_queue, receive_all, running_consumer
 
 
@@ -216,3 +216,28 @@ async def test_producer_sends_many_in_batches_of_at_most_ten(sqs: SQSClient, s3:
     producer = Producer(sqs, directory, ClaimCheck(s3, "unused"))
     assert await producer.send(echo(f"b{i}") for i in range(23)) == 23
     assert await depth(sqs, urls.url) == 23
+
+
+async def test_not_ready_work_is_resent_later_without_using_up_receives(
+    sqs: SQSClient, s3: S3Client, settings: Settings
+) -> None:
+    urls = await make_queue(sqs, settings.name_prefix, max_receive_count=2)
+    directory = QueueDirectory(sqs, settings.name_prefix)
+    directory._cache[Kind.ECHO] = urls
+    producer = Producer(sqs, directory, ClaimCheck(s3, "unused"))
+    await send(sqs, urls.url, echo("late-capture"))
+    seen: list[tuple[int, int, float]] = []
+
+    async def handler(env: Envelope, ctx: HandlerContext) -> Sequence[Envelope]:
+        seen.append((env.attempt, ctx.receive_count, time.monotonic()))
+        if env.attempt < 4:
+            raise NotReadyYet("no capture yet")
+        return ()
+
+    config = consumer_config(settings, not_ready_base_s=1, not_ready_max_s=2)
+    async with running_consumer(sqs, urls, handler, config=config, producer=producer) as stats:
+        await eventually(lambda: stats.succeeded == 1, timeout=30)
+    assert [(attempt, receives) for attempt, receives, _ in seen] == [(1, 1), (2, 1), (3, 1), (4, 1)]
+    assert all(later[2] - earlier[2] >= 0.9 for earlier, later in zip(seen, seen[1:], strict=False))
+    assert await depth(sqs, urls.dlq_url) == 0
+    await eventually(lambda: _is_empty(sqs, urls.url))

@@ -1,0 +1,131 @@
+"""S3 storage of recordings, transcripts, analyses and analytics lines: key layout and streaming transfers."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shared.logging import get_logger
+
+if TYPE_CHECKING:
+    from types_aiobotocore_s3 import S3Client
+
+log = get_logger(__name__)
+
+PART_BYTES = 8 * 1024 * 1024  # S3 multipart parts must be ≥ 5 MiB (but the last)
+
+
+def day_path(org_id: str, epoch_ms: int | None) -> str:
+    """`{org}/{yyyy}/{mm}/{dd}` for a call's time (now when unknown)."""
+    when = datetime.fromtimestamp(epoch_ms / 1000, UTC) if epoch_ms else datetime.now(UTC)
+    return f"{org_id}/{when:%Y/%m/%d}"
+
+
+def recording_key(org_id: str, epoch_ms: int | None, task_id: str, recording_id: str) -> str:
+    return f"recordings/{day_path(org_id, epoch_ms)}/{task_id}/{recording_id}.wav"
+
+
+def transcript_key(org_id: str, epoch_ms: int | None, task_id: str) -> str:
+    return f"transcripts/{day_path(org_id, epoch_ms)}/{task_id}.json"
+
+
+def analysis_key(org_id: str, epoch_ms: int | None, task_id: str, pipeline_version: int) -> str:
+    return f"analyses/{day_path(org_id, epoch_ms)}/{task_id}.v{pipeline_version}.json"
+
+
+def analytics_key(epoch_ms: int | None, task_id: str, pipeline_version: int) -> str:
+    """One JSON line per call, partitioned by day for Athena/Glue (`dt=yyyy-mm-dd`)."""
+    when = datetime.fromtimestamp(epoch_ms / 1000, UTC) if epoch_ms else datetime.now(UTC)
+    return f"analytics/calls/dt={when:%Y-%m-%d}/part-{task_id}.v{pipeline_version}.jsonl"
+
+
+class Storage:
+    """Streams objects into and out of S3 without holding a whole recording in memory."""
+
+    def __init__(self, s3: S3Client) -> None:
+        self._s3 = s3
+
+    async def upload_stream(
+        self, bucket: str, key: str, chunks: AsyncIterator[bytes], *, content_type: str = "application/octet-stream"
+    ) -> tuple[int, str]:
+        """Upload a stream (multipart past one part) with S3-verified SHA-256 checksums; returns (bytes, sha256 hex)."""
+        whole = hashlib.sha256()
+        buffer = bytearray()
+        size = 0
+        upload_id: str | None = None
+        parts: list[dict[str, Any]] = []
+        try:
+            async for chunk in chunks:
+                whole.update(chunk)
+                size += len(chunk)
+                buffer += chunk
+                if len(buffer) >= PART_BYTES:
+                    if upload_id is None:
+                        upload_id = (
+                            await self._s3.create_multipart_upload(
+                                Bucket=bucket, Key=key, ContentType=content_type, ChecksumAlgorithm="SHA256"
+                            )
+                        )["UploadId"]
+                    parts.append(await self._part(bucket, key, upload_id, len(parts) + 1, bytes(buffer)))
+                    buffer.clear()
+            if upload_id is None:
+                await self._s3.put_object(
+                    Bucket=bucket,
+                    Key=key,
+                    Body=bytes(buffer),
+                    ContentType=content_type,
+                    ChecksumSHA256=_b64sha(bytes(buffer)),
+                )
+            else:
+                if buffer:
+                    parts.append(await self._part(bucket, key, upload_id, len(parts) + 1, bytes(buffer)))
+                await self._s3.complete_multipart_upload(
+                    Bucket=bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    MultipartUpload={"Parts": parts},  # type: ignore[typeddict-item]
+                )
+        except BaseException:
+            if upload_id is not None:
+                await self._s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+            raise
+        return size, whole.hexdigest()
+
+    async def _part(self, bucket: str, key: str, upload_id: str, number: int, data: bytes) -> dict[str, Any]:
+        checksum = _b64sha(data)
+        resp = await self._s3.upload_part(
+            Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data, ChecksumSHA256=checksum
+        )
+        return {"PartNumber": number, "ETag": resp["ETag"], "ChecksumSHA256": checksum}
+
+    async def download_to(self, bucket: str, key: str, path: Path) -> int:
+        """Copy an object to a local file in chunks; returns its size."""
+        obj = await self._s3.get_object(Bucket=bucket, Key=key)
+        size = 0
+        with path.open("wb") as out:
+            async with obj["Body"] as body:
+                while chunk := await body.read(1024 * 1024):
+                    out.write(chunk)
+                    size += len(chunk)
+        return size
+
+    async def put_json(self, bucket: str, key: str, value: Any, *, lines: bool = False) -> None:
+        """Store a JSON document (or one JSON line)."""
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False) + ("\n" if lines else "")
+        await self._s3.put_object(
+            Bucket=bucket, Key=key, Body=text.encode(), ContentType="application/json", ChecksumAlgorithm="SHA256"
+        )
+
+    async def get_json(self, bucket: str, key: str) -> Any:
+        obj = await self._s3.get_object(Bucket=bucket, Key=key)
+        async with obj["Body"] as body:
+            return json.loads(await body.read())
+
+
+def _b64sha(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()

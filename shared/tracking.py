@@ -1,0 +1,264 @@
+"""The WXCC tracking table: one row per call, claimed once, moved stage by stage with conditional writes.
+
+Row `pk = ORG#{org}#TASK#{task}`: status, journey_id, stage, stage_started_at, lease_until, recording_keys,
+transcript_key, analysis_key, error, attempts, pipeline_version, updated_at, ttl, plus facts about the call.
+
+Statuses: CLAIMED → FETCHED → TRANSCRIBED → ANALYZED, or FAILED / SKIPPED (terminal).
+
+Claim (poll stage) — a conditional put that succeeds for exactly one claimer:
+
+    attribute_not_exists(pk)                                  never seen: ours
+    OR (status = FAILED AND :retry_failed)                    a journey that asks to retry failures takes it again
+    OR (status <> ANALYZED/SKIPPED AND lease_until < :now)    a claimer or stage crashed long ago: take over
+
+A stage runs in two steps, so two deliveries of the same message never both do the paid work:
+
+    t0  begin(expected=FETCHED, stage=transcribe)  IF status = FETCHED AND (lease_until < now OR lease_stage <> stage)
+        → SET lease_stage = transcribe, lease_until = now + lease, attempts + 1        (a duplicate delivery: ✗ busy)
+    t1  ... transcribe (minutes) ...
+    t2  advance(FETCHED → TRANSCRIBED)  IF status = FETCHED AND lease_stage = transcribe
+        → in one transaction with the journey's `STAGE#transcribe.done + 1`     (a late duplicate: ✗ already done)
+
+A message for a step the row has already passed finds `status` beyond `expected`: it is acknowledged and does nothing.
+A retryable failure releases the lease (lease_until = now) so the retry can begin at once.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from shared.dynamo import from_attr, to_attr
+from shared.logging import get_logger
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+
+log = get_logger(__name__)
+
+ROW_TTL_S = 400 * 24 * 3600
+
+
+class CallStatus(StrEnum):
+    """Where a call is in the pipeline."""
+
+    CLAIMED = "CLAIMED"
+    FETCHED = "FETCHED"
+    TRANSCRIBED = "TRANSCRIBED"
+    ANALYZED = "ANALYZED"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK = {
+    CallStatus.CLAIMED: 0,
+    CallStatus.FETCHED: 1,
+    CallStatus.TRANSCRIBED: 2,
+    CallStatus.ANALYZED: 3,
+    CallStatus.FAILED: 9,
+    CallStatus.SKIPPED: 9,
+}
+TERMINAL = frozenset({CallStatus.ANALYZED, CallStatus.FAILED, CallStatus.SKIPPED})
+
+
+class Begin(StrEnum):
+    """What `begin` found."""
+
+    STARTED = "STARTED"  # the work is ours
+    ALREADY_DONE = "ALREADY_DONE"  # the row is past this step (or terminal): acknowledge, do nothing
+    BUSY = "BUSY"  # another delivery holds the stage lease: come back later
+    MISSING = "MISSING"  # no such row
+
+
+@dataclass(frozen=True)
+class TrackingRow:
+    """A call's tracking row."""
+
+    org_id: str
+    task_id: str
+    status: CallStatus
+    journey_id: str
+    pipeline_version: int
+    lease_until: float
+    lease_stage: str | None
+    attempts: int
+    error: str | None
+    recording_keys: list[dict[str, str]] = field(default_factory=list)
+    transcript_key: str | None = None
+    analysis_key: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> TrackingRow:
+        plain = {k: from_attr(v) for k, v in item.items()}
+        return cls(
+            org_id=plain["org_id"],
+            task_id=plain["task_id"],
+            status=CallStatus(plain["status"]),
+            journey_id=plain.get("journey_id", ""),
+            pipeline_version=int(plain.get("pipeline_version", 1)),
+            lease_until=float(plain.get("lease_until", 0)),
+            lease_stage=plain.get("lease_stage"),
+            attempts=int(plain.get("attempts", 0)),
+            error=plain.get("error"),
+            recording_keys=plain.get("recording_keys", []),
+            transcript_key=plain.get("transcript_key"),
+            analysis_key=plain.get("analysis_key"),
+            facts=plain.get("facts", {}),
+        )
+
+
+def tracking_key(org_id: str, task_id: str) -> dict[str, Any]:
+    """The primary key of a call's row."""
+    return {"pk": {"S": f"ORG#{org_id}#TASK#{task_id}"}}
+
+
+class TrackingTable:
+    """Conditional reads and writes of call rows (low-level DynamoDB client; transactions for counters)."""
+
+    def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
+        self._ddb = dynamodb
+        self.table = table
+
+    async def get(self, org_id: str, task_id: str) -> TrackingRow | None:
+        """The row of a call, read consistently."""
+        resp = await self._ddb.get_item(TableName=self.table, Key=tracking_key(org_id, task_id), ConsistentRead=True)
+        return TrackingRow.from_item(resp["Item"]) if "Item" in resp else None
+
+    def claim_put(
+        self,
+        org_id: str,
+        task_id: str,
+        journey_id: str,
+        *,
+        pipeline_version: int,
+        retry_failed: bool,
+        lease_s: float,
+        facts: dict[str, Any],
+        status: CallStatus = CallStatus.CLAIMED,
+        error: str | None = None,
+    ) -> dict[str, Any]:
+        """The conditional Put of a claim, for use alone or inside a transaction."""
+        now = time.time()
+        item: dict[str, Any] = {
+            **tracking_key(org_id, task_id),
+            "org_id": {"S": org_id},
+            "task_id": {"S": task_id},
+            "status": {"S": status.value},
+            "journey_id": {"S": journey_id},
+            "pipeline_version": {"N": str(pipeline_version)},
+            "stage_started_at": {"N": f"{now:.3f}"},
+            "lease_stage": {"S": "poll"},
+            "lease_until": {"N": f"{now + lease_s:.3f}"},
+            "attempts": {"N": "0"},
+            "updated_at": {"N": f"{now:.3f}"},
+            "ttl": {"N": str(int(now + ROW_TTL_S))},
+            "facts": to_attr(facts),
+        }
+        if error:
+            item["error"] = {"S": error[:1000]}
+        return {
+            "TableName": self.table,
+            "Item": item,
+            "ConditionExpression": (
+                "attribute_not_exists(pk)"
+                " OR (#status = :failed AND :retry_failed = :true)"
+                " OR (#status IN (:claimed, :fetched, :transcribed) AND lease_until < :now)"
+            ),
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":failed": {"S": CallStatus.FAILED.value},
+                ":claimed": {"S": CallStatus.CLAIMED.value},
+                ":fetched": {"S": CallStatus.FETCHED.value},
+                ":transcribed": {"S": CallStatus.TRANSCRIBED.value},
+                ":retry_failed": {"BOOL": retry_failed},
+                ":true": {"BOOL": True},
+                ":now": {"N": f"{now:.3f}"},
+            },
+        }
+
+    async def begin(self, org_id: str, task_id: str, expected: CallStatus, stage: str, lease_s: float) -> Begin:
+        """Take the stage lease on a row in `expected` status (see the module's timeline)."""
+        now = time.time()
+        try:
+            await self._ddb.update_item(
+                TableName=self.table,
+                Key=tracking_key(org_id, task_id),
+                UpdateExpression=(
+                    "SET lease_stage = :stage, lease_until = :until, stage_started_at = :now, updated_at = :now "
+                    "ADD attempts :one"
+                ),
+                ConditionExpression="#status = :expected AND (lease_until < :now OR lease_stage <> :stage)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":stage": {"S": stage},
+                    ":until": {"N": f"{now + lease_s:.3f}"},
+                    ":now": {"N": f"{now:.3f}"},
+                    ":expected": {"S": expected.value},
+                    ":one": {"N": "1"},
+                },
+            )
+            return Begin.STARTED
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            row = await self.get(org_id, task_id)
+        if row is None:
+            return Begin.MISSING
+        if row.status is not expected:
+            return Begin.ALREADY_DONE if row.status.rank > expected.rank else Begin.MISSING
+        return Begin.BUSY
+
+    def advance_update(
+        self,
+        org_id: str,
+        task_id: str,
+        *,
+        expected: CallStatus,
+        new: CallStatus,
+        stage: str,
+        values: dict[str, Any] | None = None,
+        lease_s: float = 0,
+    ) -> dict[str, Any]:
+        """The conditional Update that moves a row from `expected` to `new`, for use inside a transaction."""
+        now = time.time()
+        sets = ["#status = :new", "updated_at = :now", "lease_until = :until", "lease_stage = :next_stage"]
+        attr_values: dict[str, Any] = {
+            ":new": {"S": new.value},
+            ":now": {"N": f"{now:.3f}"},
+            ":until": {"N": f"{now + lease_s:.3f}"},
+            ":next_stage": {"S": f"after-{stage}"},
+            ":expected": {"S": expected.value},
+            ":stage": {"S": stage},
+        }
+        names = {"#status": "status"}
+        for i, (name, value) in enumerate((values or {}).items()):
+            names[f"#v{i}"] = name
+            attr_values[f":v{i}"] = to_attr(value)
+            sets.append(f"#v{i} = :v{i}")
+        return {
+            "TableName": self.table,
+            "Key": tracking_key(org_id, task_id),
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": "#status = :expected AND lease_stage = :stage",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": attr_values,
+        }
+
+    async def release(self, org_id: str, task_id: str, stage: str) -> None:
+        """Give up a stage lease after a retryable failure, so the retry can begin at once."""
+        now = time.time()
+        try:
+            await self._ddb.update_item(
+                TableName=self.table,
+                Key=tracking_key(org_id, task_id),
+                UpdateExpression="SET lease_until = :now",
+                ConditionExpression="lease_stage = :stage",
+                ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}, ":stage": {"S": stage}},
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            log.debug("tracking_release_not_ours", stage=stage)
