@@ -1,0 +1,322 @@
+# One task role per service with only what its code path uses, and one execution role (image pull, logs, secrets).
+# Data resources are always named exactly (queue, table, index, bucket or bucket prefix ARNs), never "*".
+
+locals {
+  q = var.queues
+  t = var.tables
+  b = var.buckets
+
+  table_write_actions = [
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:Query",
+  ]
+  table_read_actions = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"]
+
+  # Which queues, tables and objects each worker touches (DESIGN §2): it consumes its own queue, sends poison straight
+  # to its own DLQ, hands work to the next stage, updates the tracking row and the journey counters.
+  worker_access = {
+    poll = {
+      # The poller pages through a window by re-enqueueing itself, and hands each discovered call to fetch.
+      send_to   = ["poll", "fetch"]
+      tables_rw = ["tracking", "journeys", "coordination"]
+      s3_read   = ["${local.b.messages.arn}/*"]
+      s3_write  = ["${local.b.messages.arn}/*"]
+      s3_list   = []
+    }
+    fetch = {
+      send_to   = ["transcribe"]
+      tables_rw = ["tracking", "journeys", "coordination"]
+      s3_read   = ["${local.b.messages.arn}/*", "${local.b.recordings.arn}/*"]
+      s3_write  = ["${local.b.messages.arn}/*", "${local.b.recordings.arn}/*"]
+      s3_list   = [local.b.recordings.arn]
+    }
+    transcribe = {
+      send_to   = ["analyze"]
+      tables_rw = ["tracking", "journeys"]
+      s3_read   = ["${local.b.messages.arn}/*", "${local.b.recordings.arn}/*", "${local.b.results.arn}/transcripts/*"]
+      s3_write  = ["${local.b.messages.arn}/*", "${local.b.results.arn}/transcripts/*"]
+      s3_list   = [local.b.results.arn]
+    }
+    analyze = {
+      send_to   = []
+      tables_rw = ["tracking", "journeys"]
+      s3_read   = ["${local.b.messages.arn}/*", "${local.b.results.arn}/transcripts/*", "${local.b.results.arn}/analyses/*"]
+      s3_write  = ["${local.b.messages.arn}/*", "${local.b.results.arn}/analyses/*", "${local.b.results.arn}/analytics/*"]
+      s3_list   = [local.b.results.arn]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "ecs_tasks_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+# --- Execution role: what ECS itself needs to start a task ----------------------------------------------------------
+
+data "aws_iam_policy_document" "execution" {
+  statement {
+    sid = "PullImage"
+    actions = [
+      "ecr:BatchCheckLayerAvailability",
+      "ecr:BatchGetImage",
+      "ecr:GetDownloadUrlForLayer",
+    ]
+    resources = [aws_ecr_repository.this.arn]
+  }
+
+  statement {
+    sid       = "EcrLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"] # GetAuthorizationToken has no resource-level permissions.
+  }
+
+  statement {
+    sid       = "WriteContainerLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [for arn in values(var.log_group_arns) : "${arn}:log-stream:*"]
+  }
+
+  statement {
+    sid       = "InjectSecrets"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = var.secret_arns
+  }
+
+  dynamic "statement" {
+    for_each = length(var.parameter_arns) > 0 ? ["settings"] : []
+    content {
+      sid       = "InjectSettings"
+      actions   = ["ssm:GetParameters"]
+      resources = var.parameter_arns
+    }
+  }
+
+  statement {
+    sid       = "DecryptSecretsAndSettings"
+    actions   = ["kms:Decrypt"]
+    resources = [var.kms_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values = [
+        "secretsmanager.${local.region}.amazonaws.com",
+        "ssm.${local.region}.amazonaws.com",
+      ]
+    }
+  }
+}
+
+resource "aws_iam_role" "execution" {
+  name               = "${var.name_prefix}-ecs-execution"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_trust.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "execution" {
+  name   = "start-tasks"
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution.json
+}
+
+# --- API task role ------------------------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "api" {
+  statement {
+    sid       = "Journeys"
+    actions   = local.table_write_actions
+    resources = concat([local.t.journeys.arn], values(local.t.journeys.index_arns))
+  }
+
+  statement {
+    sid       = "ReadCallStatus"
+    actions   = local.table_read_actions
+    resources = [local.t.tracking.arn]
+  }
+
+  statement {
+    sid       = "StartPolling"
+    actions   = ["sqs:SendMessage", "sqs:GetQueueUrl"]
+    resources = [local.q.poll.arn]
+  }
+
+  statement {
+    sid       = "ReportQueueDepths"
+    actions   = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
+    resources = concat([for s in values(local.q) : s.arn], [for s in values(local.q) : s.dlq_arn])
+  }
+
+  statement {
+    sid       = "ClaimCheckBodies"
+    actions   = ["s3:PutObject", "s3:GetObject"]
+    resources = ["${local.b.messages.arn}/*"]
+  }
+
+  statement {
+    sid     = "ServeResults"
+    actions = ["s3:GetObject"]
+    resources = [
+      "${local.b.results.arn}/transcripts/*",
+      "${local.b.results.arn}/analyses/*",
+    ]
+  }
+
+  statement {
+    sid       = "UseDataKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+  }
+}
+
+resource "aws_iam_role" "api" {
+  name               = "${var.name_prefix}-api-task"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_trust.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "api" {
+  name   = "api"
+  role   = aws_iam_role.api.id
+  policy = data.aws_iam_policy_document.api.json
+}
+
+# --- Worker task roles, one per stage ---------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "worker" {
+  for_each = local.worker_access
+
+  statement {
+    sid = "ConsumeOwnQueue"
+    actions = [
+      "sqs:ReceiveMessage",
+      "sqs:DeleteMessage",
+      "sqs:ChangeMessageVisibility",
+      "sqs:GetQueueAttributes",
+      "sqs:GetQueueUrl",
+    ]
+    resources = [local.q[each.key].arn]
+  }
+
+  statement {
+    sid       = "PoisonToOwnDlq"
+    actions   = ["sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"]
+    resources = [local.q[each.key].dlq_arn]
+  }
+
+  dynamic "statement" {
+    for_each = length(each.value.send_to) > 0 ? ["next"] : []
+    content {
+      sid       = "HandOnWork"
+      actions   = ["sqs:SendMessage", "sqs:GetQueueUrl"]
+      resources = [for s in each.value.send_to : local.q[s].arn]
+    }
+  }
+
+  statement {
+    sid     = "TrackCallsAndJourneys"
+    actions = local.table_write_actions
+    resources = flatten([
+      for role in each.value.tables_rw : concat([local.t[role].arn], values(local.t[role].index_arns))
+    ])
+  }
+
+  statement {
+    sid       = "ReadObjects"
+    actions   = ["s3:GetObject"]
+    resources = each.value.s3_read
+  }
+
+  statement {
+    sid       = "WriteObjects"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = each.value.s3_write
+  }
+
+  dynamic "statement" {
+    # ListBucket turns a HeadObject on a missing key into 404 instead of 403 (idempotent re-runs check for objects).
+    for_each = length(each.value.s3_list) > 0 ? ["list"] : []
+    content {
+      sid       = "ListOwnBuckets"
+      actions   = ["s3:ListBucket"]
+      resources = each.value.s3_list
+    }
+  }
+
+  statement {
+    sid       = "UseDataKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+  }
+}
+
+resource "aws_iam_role" "worker" {
+  for_each = local.worker_access
+
+  name               = "${var.name_prefix}-${each.key}-task"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_trust.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "worker" {
+  for_each = local.worker_access
+
+  name   = "${each.key}-worker"
+  role   = aws_iam_role.worker[each.key].id
+  policy = data.aws_iam_policy_document.worker[each.key].json
+}
+
+# --- Journey starter (the scheduled one-off task): what the API needs to start a polling journey -------------------
+
+data "aws_iam_policy_document" "journey_starter" {
+  statement {
+    sid       = "CreateJourney"
+    actions   = local.table_write_actions
+    resources = concat([local.t.journeys.arn], values(local.t.journeys.index_arns))
+  }
+
+  statement {
+    sid       = "StartPolling"
+    actions   = ["sqs:SendMessage", "sqs:GetQueueUrl"]
+    resources = [local.q.poll.arn]
+  }
+
+  statement {
+    sid       = "ClaimCheckBodies"
+    actions   = ["s3:PutObject"]
+    resources = ["${local.b.messages.arn}/*"]
+  }
+
+  statement {
+    sid       = "UseDataKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+  }
+}
+
+resource "aws_iam_role" "journey_starter" {
+  name               = "${var.name_prefix}-journey-starter-task"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_trust.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "journey_starter" {
+  name   = "journey-starter"
+  role   = aws_iam_role.journey_starter.id
+  policy = data.aws_iam_policy_document.journey_starter.json
+}

@@ -1,0 +1,90 @@
+# DynamoDB tables. The source of truth for names, keys, TTL attributes and indexes is shared/resources.py.
+# All keys are strings; every table is on-demand, encrypted with the deployment key and has PITR.
+
+locals {
+  tables = {
+    tracking = {
+      name      = "${var.name_prefix}-wxcc-tracking"
+      hash_key  = "pk"
+      range_key = null
+      ttl       = "ttl"
+      indexes   = []
+    }
+    journeys = {
+      name      = "${var.name_prefix}-journeys"
+      hash_key  = "pk"
+      range_key = "sk"
+      ttl       = null
+      indexes   = [{ name = "by-state", hash_key = "state", range_key = "created_at" }]
+    }
+    coordination = {
+      name      = "${var.name_prefix}-coordination"
+      hash_key  = "pk"
+      range_key = null
+      ttl       = "ttl"
+      indexes   = []
+    }
+    license = {
+      name      = "${var.name_prefix}-license"
+      hash_key  = "pk"
+      range_key = "sk"
+      ttl       = null
+      indexes   = []
+    }
+  }
+
+  # Every attribute a key or an index uses must be declared once, and only those.
+  table_attributes = {
+    for role, t in local.tables : role => distinct(compact(concat(
+      [t.hash_key, t.range_key],
+      flatten([for i in t.indexes : [i.hash_key, i.range_key]]),
+    )))
+  }
+}
+
+resource "aws_dynamodb_table" "this" {
+  for_each = local.tables
+
+  name                        = each.value.name
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = each.value.hash_key
+  range_key                   = each.value.range_key
+  deletion_protection_enabled = var.table_deletion_protection
+
+  dynamic "attribute" {
+    for_each = local.table_attributes[each.key]
+    content {
+      name = attribute.value
+      type = "S"
+    }
+  }
+
+  dynamic "global_secondary_index" {
+    for_each = each.value.indexes
+    content {
+      name            = global_secondary_index.value.name
+      hash_key        = global_secondary_index.value.hash_key
+      range_key       = global_secondary_index.value.range_key
+      projection_type = "ALL"
+    }
+  }
+
+  dynamic "ttl" {
+    for_each = each.value.ttl == null ? [] : [each.value.ttl]
+    content {
+      attribute_name = ttl.value
+      enabled        = true
+    }
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.data.arn
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  tags = merge(var.tags, { "callpipe:table" = each.key })
+}
