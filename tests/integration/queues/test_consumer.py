@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from collections.abc import Sequence
@@ -238,6 +239,6 @@ async def test_not_ready_work_is_resent_later_without_using_up_receives(
     async with running_consumer(sqs, urls, handler, config=config, producer=producer) as stats:
         await eventually(lambda: stats.succeeded == 1, timeout=30)
     assert [(attempt, receives) for attempt, receives, _ in seen] == [(1, 1), (2, 1), (3, 1), (4, 1)]
-    assert all(later[2] - earlier[2] >= 0.9 for earlier, later in zip(seen, seen[1:], strict=False))
+    assert all(later[2] - earlier[2] >= 0.9 for earlier, later in itertools.pairwise(seen))
     assert await depth(sqs, urls.dlq_url) == 0
     await eventually(lambda: _is_empty(sqs, urls.url))
