@@ -106,12 +106,15 @@ class Storage:
     async def download_to(self, bucket: str, key: str, path: Path) -> int:
         """Copy an object to a local file in chunks; returns its size."""
         obj = await self._s3.get_object(Bucket=bucket, Key=key)
+        body = obj["Body"]
         size = 0
-        with path.open("wb") as out:
-            async with obj["Body"] as body:
-                while chunk := await body.read(1024 * 1024):
+        try:
+            with path.open("wb") as out:
+                async for chunk in body.iter_chunks(1024 * 1024):
                     out.write(chunk)
                     size += len(chunk)
+        finally:
+            body.close()
         return size
 
     async def put_json(self, bucket: str, key: str, value: Any, *, lines: bool = False) -> None:

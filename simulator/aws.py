@@ -3,9 +3,33 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable, Iterable
 from types import TracebackType
+from typing import Any
 
 import httpx
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class _AtomicDynamoDB:
+    """Runs DynamoDB requests one at a time.
+
+    moto serves each request on its own thread and applies an update, a conditional write or a transaction without a
+    lock, so two concurrent `ADD`s to one item can lose one. Real DynamoDB makes each of these atomic; serialising
+    DynamoDB (and only DynamoDB: SQS long polls must not wait on each other) gives the emulator the same guarantee.
+    """
+
+    def __init__(self, app: WsgiApp) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+            return self._app(environ, start_response)
+        with self._lock:
+            return list(self._app(environ, start_response))
 
 
 class LocalAws:
@@ -13,17 +37,25 @@ class LocalAws:
 
     def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
         try:
-            from moto.server import ThreadedMotoServer
+            from moto.moto_server.werkzeug_app import (
+                DomainDispatcherApplication,
+                MotoRequestHandler,
+                create_backend_app,
+            )
+            from werkzeug.serving import make_server
         except ImportError as exc:  # moto is a development dependency
             raise SystemExit("the local AWS endpoint needs moto: pip install 'callpipe[dev]'") from exc
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        app = _AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="local-aws", daemon=True)
         self.endpoint = ""
 
     def start(self) -> LocalAws:
         """Start serving; returns self with `endpoint` set."""
-        self._server.start()
-        host, port = self._server.get_host_and_port()
+        self._thread.start()
+        host, port = self._server.server_address[:2]
+        assert isinstance(host, str)
         self.endpoint = f"http://{host}:{port}"
         return self
 
@@ -33,7 +65,8 @@ class LocalAws:
 
     def stop(self) -> None:
         """Stop serving."""
-        self._server.stop()
+        self._server.shutdown()
+        self._thread.join(timeout=10)
 
     def __enter__(self) -> LocalAws:
         return self.start()
