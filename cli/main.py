@@ -1,4 +1,4 @@
-"""`callpipe` subcommands: worker, bootstrap, local-aws, demo (more arrive with later stages)."""
+"""`callpipe` subcommands: worker, bootstrap, journey, local-aws, simulator, openai-fake, demo."""
 
 from __future__ import annotations
 
@@ -69,6 +69,27 @@ def _cmd_local_aws(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_simulator(args: argparse.Namespace) -> int:
+    from simulator.wxcc.cli import main_simulator
+
+    _settings()
+    return main_simulator(args)
+
+
+def _cmd_openai_fake(args: argparse.Namespace) -> int:
+    from simulator.openai_fake.app import serve_openai_fake
+
+    _settings()
+    asyncio.run(serve_openai_fake(args.wxcc_url, args.host, args.port))
+    return 0
+
+
+def _cmd_journey(args: argparse.Namespace) -> int:
+    from cli.journey import run
+
+    return asyncio.run(run(args, _settings()))
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from cli.demo import run_demo
 
@@ -94,6 +115,24 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument("--port", type=int, default=4566)
     local.add_argument("--bootstrap", action="store_true", help="create the topology once it is up")
     local.set_defaults(func=_cmd_local_aws)
+
+    from simulator.wxcc.cli import configure_parser as configure_simulator
+
+    simulator = sub.add_parser("simulator", help="serve the WXCC API simulator (tokens, search, tasks, captures)")
+    configure_simulator(simulator)
+    simulator.set_defaults(func=_cmd_simulator)
+
+    fake = sub.add_parser("openai-fake", help="serve the OpenAI-compatible fake that transcribes simulator calls")
+    fake.add_argument("--wxcc-url", default="http://127.0.0.1:8089", help="the WXCC simulator to read scripts from")
+    fake.add_argument("--host", default="127.0.0.1")
+    fake.add_argument("--port", type=int, default=8090)
+    fake.set_defaults(func=_cmd_openai_fake)
+
+    from cli.journey import configure as configure_journey
+
+    journey = sub.add_parser("journey", help="start a journey or show its status")
+    configure_journey(journey)
+    journey.set_defaults(func=_cmd_journey)
 
     demo = sub.add_parser("demo", help="run the echo stage over a small batch on a local AWS endpoint")
     demo.set_defaults(func=_cmd_demo)

@@ -79,6 +79,19 @@ class Settings(BaseSettings):
     wxcc_download_allow_http: bool = Field(default=False, description="Allow plain http (local simulator only).")
     wxcc_max_recording_bytes: int = Field(default=2 * 1024**3, ge=1)
 
+    # --- Pipeline -------------------------------------------------------------------------------------------
+    poll_max_window_s: int = Field(default=6 * 3600, ge=60, description="Larger poll windows are split.")
+    capture_max_age_s: int = Field(
+        default=48 * 3600, ge=60, description="How long after a call ends its recording may still appear."
+    )
+    poll_recheck_s: int = Field(default=300, ge=1, description="Look again at calls whose capture is not known yet.")
+    stage_lease_s: int = Field(default=900, ge=10, description="How long a stage owns a call before takeover.")
+    transcription_model: str = "whisper-1"
+    transcription_max_chunk_s: float = Field(default=1200, ge=30, description="The model's duration limit.")
+    transcription_concurrency: int = Field(default=4, ge=1, le=64)
+    analysis_model: str = "gpt-4o-mini"
+    pipeline_version: int = Field(default=1, ge=1, description="Bump to reprocess analyses with a new prompt/model.")
+
     # --- Logging ---------------------------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from shared.dynamo import from_attr, to_attr
+from shared.dynamo import from_attr, to_attr, transact
 from shared.logging import get_logger
 
 if TYPE_CHECKING:
@@ -123,8 +123,8 @@ class JourneyStore:
         self._ddb = dynamodb
         self.table = table
 
-    async def create(self, journey: Journey) -> None:
-        """Store a new journey (its id must be new)."""
+    async def create(self, journey: Journey, first_window: str) -> None:
+        """Store a new journey (its id must be new) with its first PENDING poll window, in one transaction."""
         item = {
             **journey_key(journey.id, "META"),
             "kind": {"S": journey.kind.value},
@@ -136,7 +136,9 @@ class JourneyStore:
             "pipeline_version": {"N": str(journey.pipeline_version)},
             "retry_failed": {"BOOL": journey.retry_failed},
         }
-        await self._ddb.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        meta = {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}
+        if not await transact(self._ddb, [{"Put": meta}, {"Put": self.poll_window_put(journey.id, first_window)}]):
+            raise ValueError(f"journey {journey.id} already exists")
 
     async def get(self, journey_id: str) -> Journey | None:
         resp = await self._ddb.get_item(TableName=self.table, Key=journey_key(journey_id, "META"), ConsistentRead=True)

@@ -1,9 +1,11 @@
-"""The worker process entry: open AWS clients, build a stage's consumer, run it until SIGTERM/SIGINT."""
+"""The worker process entry: open a stage's dependencies, build its consumer, run it until SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from queues.claimcheck import ClaimCheck
 from queues.consumer import Consumer, ConsumerConfig, ConsumerStats, Handler
@@ -13,20 +15,36 @@ from queues.producer import Producer
 from shared.aws import AwsClients
 from shared.config import Settings
 from shared.logging import get_logger
+from shared.openai_client import Analyzer, Transcriber, openai_client
 from shared.resources import DataResources
+from workers.analyze import make_analyze_handler
+from workers.context import stage_context
 from workers.echo import handle_echo
+from workers.fetch import make_fetch_handler
+from workers.poll import make_poll_handler
+from workers.transcribe import make_transcribe_handler
 
 log = get_logger(__name__)
 
-HANDLERS: dict[Kind, Handler] = {Kind.ECHO: handle_echo}
 
-
-def handler_for(kind: Kind) -> Handler:
-    """The handler of a stage, or a clear error for a stage not built yet."""
-    try:
-        return HANDLERS[kind]
-    except KeyError:
-        raise SystemExit(f"stage {kind.value!r} has no handler yet; available: {sorted(k.value for k in HANDLERS)}")
+@asynccontextmanager
+async def stage_handler(kind: Kind, settings: Settings) -> AsyncIterator[Handler]:
+    """The handler of a stage with everything it needs open for as long as the `async with` lasts."""
+    if kind is Kind.ECHO:
+        yield handle_echo
+        return
+    async with stage_context(settings) as ctx:
+        if kind is Kind.POLL:
+            yield make_poll_handler(ctx)
+        elif kind is Kind.FETCH:
+            yield make_fetch_handler(ctx)
+        elif kind is Kind.TRANSCRIBE:
+            async with openai_client(settings) as client:
+                transcriber = Transcriber(client, settings.transcription_model, settings.transcription_concurrency)
+                yield make_transcribe_handler(ctx, transcriber)
+        else:
+            async with openai_client(settings) as client:
+                yield make_analyze_handler(ctx, Analyzer(client, settings.analysis_model))
 
 
 async def run_stage(
@@ -34,7 +52,7 @@ async def run_stage(
 ) -> ConsumerStats:
     """Consume one stage's queue until `stop` is set, then drain."""
     clients = AwsClients(settings)
-    async with clients.sqs() as sqs, clients.s3() as s3:
+    async with clients.sqs() as sqs, clients.s3() as s3, stage_handler(kind, settings) as default_handler:
         directory = QueueDirectory(sqs, settings.name_prefix)
         claim_check = ClaimCheck(s3, DataResources(settings.name_prefix).messages_bucket.name)
         producer = Producer(sqs, directory, claim_check, claim_check_threshold=settings.claim_check_threshold_bytes)
@@ -42,7 +60,7 @@ async def run_stage(
             sqs=sqs,
             kind=kind,
             urls=await directory.urls(kind),
-            handler=handler or handler_for(kind),
+            handler=handler or default_handler,
             producer=producer,
             claim_check=claim_check,
             config=ConsumerConfig.from_settings(settings),

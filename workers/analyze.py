@@ -1,0 +1,130 @@
+"""The analyze stage: one structured-output LLM call per transcript; stores the analysis and an analytics line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from queues.consumer import Handler, HandlerContext
+from queues.envelope import Envelope
+from shared.analysis import PROMPT_VERSION
+from shared.errors import Permanent
+from shared.logging import get_logger
+from shared.openai_client import Analyzer
+from shared.storage import analysis_key, analytics_key
+from shared.tracking import CallStatus
+from shared.transcripts import Transcript
+from workers.context import StageContext
+from workers.fetch import journey_running, parse_ref
+from workers.outcomes import advance, begin_stage, fail
+
+log = get_logger(__name__)
+
+
+def make_analyze_handler(ctx: StageContext, analyzer: Analyzer) -> Handler:
+    """The analyze stage's handler, bound to this process's context and LLM."""
+
+    async def handle(envelope: Envelope, delivery: HandlerContext) -> Sequence[Envelope]:
+        ref = parse_ref(envelope, "analyze")
+        if not await journey_running(ctx, envelope.journey_id):
+            return ()
+        if not await begin_stage(ctx, ref.org_id, ref.task_id, CallStatus.TRANSCRIBED, "analyze"):
+            return ()
+        row = await ctx.tracking.get(ref.org_id, ref.task_id)
+        assert row is not None and row.transcript_key
+        version = ctx.settings.pipeline_version
+        ended_ms = row.facts.get("ended_ms")
+        try:
+            transcript = Transcript.model_validate(
+                await ctx.storage.get_json(ctx.resources.results_bucket.name, row.transcript_key)
+            )
+            if not transcript.segments:
+                raise Permanent("the transcript is empty: no speech was found in the recording")
+            result = await analyzer.analyse(transcript.as_dialogue())
+            key = analysis_key(ref.org_id, ended_ms, ref.task_id, version)
+            document = {
+                "task_id": ref.task_id,
+                "org_id": ref.org_id,
+                "pipeline_version": version,
+                "prompt_version": PROMPT_VERSION,
+                "model": analyzer.model,
+                "tokens": {"prompt": result.prompt_tokens, "completion": result.completion_tokens},
+                "analysis": result.analysis.model_dump(),
+            }
+            await ctx.storage.put_json(ctx.resources.results_bucket.name, key, document)
+            await ctx.storage.put_json(
+                ctx.resources.results_bucket.name,
+                analytics_key(ended_ms, ref.task_id, version),
+                _analytics_line(ref.task_id, ref.org_id, envelope.journey_id, row.facts, transcript, document),
+                lines=True,
+            )
+            tokens = result.prompt_tokens + result.completion_tokens
+            await advance(
+                ctx,
+                ref.org_id,
+                ref.task_id,
+                envelope.journey_id,
+                stage="analyze",
+                expected=CallStatus.TRANSCRIBED,
+                new=CallStatus.ANALYZED,
+                values={"analysis_key": key, "tokens": tokens, "pipeline_version": version},
+                counters={"done": 1, "tokens": tokens},
+                job={
+                    "outcome": "analyzed",
+                    "analysis_key": key,
+                    "tokens": tokens,
+                    "billed_audio_s": transcript.billed_seconds,
+                },
+            )
+        except Permanent as exc:
+            await fail(
+                ctx,
+                ref.org_id,
+                ref.task_id,
+                envelope.journey_id,
+                stage="analyze",
+                expected=CallStatus.TRANSCRIBED,
+                reason=str(exc),
+            )
+            raise
+        except Exception:  # Retryable or unexpected: let the retry begin at once
+            await ctx.tracking.release(ref.org_id, ref.task_id, "analyze")
+            raise
+        log.info("call_analyzed", key=key, tokens=tokens)
+        return ()
+
+    return handle
+
+
+def _analytics_line(
+    task_id: str,
+    org_id: str,
+    journey_id: str,
+    facts: dict[str, object],
+    transcript: Transcript,
+    document: dict[str, Any],
+) -> dict[str, object]:
+    """One flat row per call for Athena (`analytics/calls/dt=…/`)."""
+    analysis = document["analysis"]
+    ended = facts.get("ended_ms")
+    return {
+        "task_id": task_id,
+        "org_id": org_id,
+        "journey_id": journey_id,
+        "ended_at": datetime.fromtimestamp(ended / 1000, UTC).isoformat() if isinstance(ended, int) else None,
+        "agent": facts.get("agent"),
+        "queue": facts.get("queue"),
+        "call_seconds": transcript.call_seconds,
+        "billed_audio_seconds": transcript.billed_seconds,
+        "language": analysis["language"],
+        "reason_for_call": analysis["reason_for_call"],
+        "topics": analysis["topics"],
+        "resolved": analysis["resolved"],
+        "customer_sentiment": analysis["customer_sentiment"],
+        "agent_sentiment": analysis["agent_sentiment"],
+        "qa_flags": [f["flag"] for f in analysis["qa_flags"]],
+        "tokens": document["tokens"]["prompt"] + document["tokens"]["completion"],
+        "pipeline_version": document["pipeline_version"],
+        "prompt_version": document["prompt_version"],
+    }

@@ -1,0 +1,148 @@
+"""The transcribe stage: per-channel speech-to-text of every recording leg, silence trimmed, merged per speaker."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from queues.consumer import Handler, HandlerContext
+from queues.envelope import Envelope, Kind
+from shared.audio.models import Chunk
+from shared.audio.prepare import prepare_call_audio_async
+from shared.errors import Permanent
+from shared.logging import get_logger
+from shared.openai_client import ChunkText, Transcriber
+from shared.storage import transcript_key
+from shared.tracking import CallStatus
+from shared.transcripts import Segment, Transcript
+from workers.context import StageContext
+from workers.fetch import journey_running, parse_ref
+from workers.outcomes import advance, begin_stage, fail
+
+log = get_logger(__name__)
+
+
+def speaker_labels(channel1: str, channel2: str) -> tuple[str, str]:
+    """Speaker names for a recording's two channels from WXCC's `channel1`/`channel2` (a consult leg has two agents)."""
+
+    def norm(value: str) -> str:
+        v = value.strip().lower()
+        return "agent" if "agent" in v else "customer" if v in ("caller", "customer", "callee", "") else v
+
+    first, second = norm(channel1), norm(channel2 or "agent")
+    if first == second:
+        second = f"{second}2"
+    return first, second
+
+
+def make_transcribe_handler(ctx: StageContext, transcriber: Transcriber) -> Handler:
+    """The transcribe stage's handler, bound to this process's context and speech-to-text model."""
+
+    async def handle(envelope: Envelope, delivery: HandlerContext) -> Sequence[Envelope]:
+        ref = parse_ref(envelope, "transcribe")
+        if not await journey_running(ctx, envelope.journey_id):
+            return ()
+        if not await begin_stage(ctx, ref.org_id, ref.task_id, CallStatus.FETCHED, "transcribe"):
+            return ()
+        row = await ctx.tracking.get(ref.org_id, ref.task_id)
+        assert row is not None
+        try:
+            transcript = await _transcribe(ctx, transcriber, ref.task_id, row.recording_keys)
+            key = transcript_key(ref.org_id, row.facts.get("ended_ms"), ref.task_id)
+            await ctx.storage.put_json(ctx.resources.results_bucket.name, key, transcript.model_dump())
+            billed = round(transcript.billed_seconds, 3)
+            moved = await advance(
+                ctx,
+                ref.org_id,
+                ref.task_id,
+                envelope.journey_id,
+                stage="transcribe",
+                expected=CallStatus.FETCHED,
+                new=CallStatus.TRANSCRIBED,
+                values={"transcript_key": key, "billed_audio_s": billed},
+                counters={"done": 1, "billed_audio_s": billed},
+            )
+        except Permanent as exc:
+            await fail(
+                ctx,
+                ref.org_id,
+                ref.task_id,
+                envelope.journey_id,
+                stage="transcribe",
+                expected=CallStatus.FETCHED,
+                reason=str(exc),
+            )
+            raise
+        except Exception:  # Retryable or unexpected: let the retry begin at once
+            await ctx.tracking.release(ref.org_id, ref.task_id, "transcribe")
+            raise
+        if not moved:
+            return ()
+        log.info("call_transcribed", segments=len(transcript.segments), billed_s=billed, call_s=transcript.call_seconds)
+        return [
+            Envelope(kind=Kind.ANALYZE, journey_id=envelope.journey_id, task_id=ref.task_id, payload=ref.model_dump())
+        ]
+
+    return handle
+
+
+async def _transcribe(
+    ctx: StageContext, transcriber: Transcriber, task_id: str, recordings: list[dict[str, Any]]
+) -> Transcript:
+    if not recordings:
+        raise Permanent("the call has no stored recording")
+    main_start = min((r.get("start_ms") or 0 for r in recordings), default=0)
+    segments: list[Segment] = []
+    billed = call_seconds = 0.0
+    language: str | None = None
+    with tempfile.TemporaryDirectory(prefix="callpipe-transcribe-") as tmp:
+        for n, rec in enumerate(recordings):
+            work = Path(tmp) / str(n)
+            work.mkdir()
+            local = work / "recording.wav"
+            await ctx.storage.download_to(ctx.resources.recordings_bucket.name, rec["key"], local)
+            labels = speaker_labels(rec.get("channel1", ""), rec.get("channel2", ""))
+            prepared = await prepare_call_audio_async(
+                local, work, channel_labels=labels, max_chunk_s=ctx.settings.transcription_max_chunk_s
+            )
+            local.unlink()
+            leg = str(rec.get("call_type") or "main")
+            offset = max(0.0, ((rec.get("start_ms") or main_start) - main_start) / 1000)
+            call_seconds = max(call_seconds, offset + prepared.source_duration_s)
+            jobs: list[tuple[str, Chunk]] = [(ch.label, c) for ch in prepared.channels for c in ch.chunks]
+            results = await asyncio.gather(
+                *(
+                    transcriber.transcribe(c.path, c.duration_s, name=f"{task_id}.{leg}.{label}.{i}.ogg")
+                    for i, (label, c) in enumerate(jobs)
+                )
+            )
+            for (label, chunk), text in zip(jobs, results, strict=True):
+                billed += chunk.duration_s
+                language = language or text.language
+                segments.extend(_on_call_timeline(text, chunk, label, leg, offset))
+    segments.sort(key=lambda s: (s.start, s.speaker))
+    return Transcript(
+        task_id=task_id,
+        model=transcriber.model,
+        language=language,
+        segments=segments,
+        call_seconds=round(call_seconds, 3),
+        billed_seconds=round(billed, 3),
+    )
+
+
+def _on_call_timeline(text: ChunkText, chunk: Chunk, speaker: str, leg: str, offset: float) -> list[Segment]:
+    return [
+        Segment(
+            speaker=speaker,
+            start=round(offset + chunk.to_call_time(start), 3),
+            end=round(offset + chunk.to_call_time(end, end=True), 3),
+            text=words.strip(),
+            leg=leg,
+        )
+        for start, end, words in text.segments
+        if words.strip()
+    ]
