@@ -92,6 +92,7 @@ class TrackingRow:
     recording_keys: list[dict[str, str]] = field(default_factory=list)
     transcript_key: str | None = None
     analysis_key: str | None = None
+    claimed_at: float = 0.0
     facts: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -110,6 +111,7 @@ class TrackingRow:
             recording_keys=plain.get("recording_keys", []),
             transcript_key=plain.get("transcript_key"),
             analysis_key=plain.get("analysis_key"),
+            claimed_at=float(plain.get("claimed_at", 0)),
             facts=plain.get("facts", {}),
         )
 
@@ -153,6 +155,7 @@ class TrackingTable:
             "status": {"S": status.value},
             "journey_id": {"S": journey_id},
             "pipeline_version": {"N": str(pipeline_version)},
+            "claimed_at": {"N": f"{now:.3f}"},
             "stage_started_at": {"N": f"{now:.3f}"},
             "lease_stage": {"S": "poll"},
             "lease_until": {"N": f"{now + lease_s:.3f}"},
@@ -248,6 +251,33 @@ class TrackingTable:
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": attr_values,
         }
+
+    async def reopen_for_analysis(self, org_id: str, task_id: str, journey_id: str, pipeline_version: int) -> bool:
+        """Reprocessing with a new prompt/model: an ANALYZED row of an older `pipeline_version` goes back to
+        TRANSCRIBED (its transcript is kept, nothing is deleted); False if it is not analysed or already that new."""
+        now = time.time()
+        try:
+            await self._ddb.update_item(
+                TableName=self.table,
+                Key=tracking_key(org_id, task_id),
+                UpdateExpression=(
+                    "SET #status = :transcribed, journey_id = :journey, pipeline_version = :v, "
+                    "lease_stage = :stage, lease_until = :now, updated_at = :now"
+                ),
+                ConditionExpression="#status = :analyzed AND pipeline_version < :v",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":transcribed": {"S": CallStatus.TRANSCRIBED.value},
+                    ":analyzed": {"S": CallStatus.ANALYZED.value},
+                    ":journey": {"S": journey_id},
+                    ":v": {"N": str(pipeline_version)},
+                    ":stage": {"S": "reprocess"},
+                    ":now": {"N": f"{now:.3f}"},
+                },
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     async def release(self, org_id: str, task_id: str, stage: str) -> None:
         """Give up a stage lease after a retryable failure, so the retry can begin at once."""

@@ -95,18 +95,19 @@ def make_fetch_handler(ctx: StageContext) -> Handler:
 
 async def _fetch(ctx: StageContext, ref: CallRef) -> list[dict[str, Any]]:
     row = await ctx.tracking.get(ref.org_id, ref.task_id)
-    ended_ms = (row.facts.get("ended_ms") if row else None) or None
-    recordings = await _recordings(ctx, ref, ended_ms)
+    # The wait for a recording is bounded from the call's end, or from its claim when the end is not known.
+    since_ms = (row.facts.get("ended_ms") or int(row.claimed_at * 1000)) if row else None
+    recordings = await _recordings(ctx, ref, since_ms)
     keys: list[dict[str, Any]] = []
     for rec in recordings:
         keys.append(await _store(ctx, ref, rec))
     return keys
 
 
-async def _recordings(ctx: StageContext, ref: CallRef, ended_ms: int | None) -> list[Recording]:
+async def _recordings(ctx: StageContext, ref: CallRef, since_ms: int | None) -> list[Recording]:
     capture = (await ctx.wxcc.captures([ref.task_id]))[ref.task_id]
     if not capture.ready:
-        if ended_ms and time.time() * 1000 - ended_ms > ctx.settings.capture_max_age_s * 1000:
+        if since_ms and time.time() * 1000 - since_ms > ctx.settings.capture_max_age_s * 1000:
             raise Permanent(f"no recording available {ctx.settings.capture_max_age_s // 3600} h after the call ended")
         raise NotReadyYet("capture not available yet")
     whole = [r for r in capture.recording if not r.segment]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -46,6 +47,10 @@ class Stack:
             self.journeys, self.producer, JourneyRequest(self.sim.config.org_id, from_ms=from_ms, to_ms=to_ms)
         )
 
+    async def start_tasks(self, *task_ids: str) -> Journey:
+        request = JourneyRequest(self.sim.config.org_id, task_ids=task_ids)
+        return await start_journey(self.journeys, self.producer, request)
+
     async def finished(self, journey: Journey, timeout: float = 150) -> JourneyStatus:
         async def completed() -> bool:
             status = await self.journeys.status(journey.id)
@@ -81,24 +86,30 @@ def sim_config() -> SimulatorConfig:
     )
 
 
-@pytest.fixture
-async def stack(settings: Settings) -> AsyncIterator[Stack]:
+@asynccontextmanager
+async def running_stack(
+    settings: Settings, sim: SimulatorConfig | None = None, **overrides: object
+) -> AsyncIterator[Stack]:
+    """The emulator's resources, the WXCC simulator, the OpenAI fake and all four stages' consumers."""
     async with (
-        running_simulator(sim_config()) as sim,
-        running_openai_fake(http_script_source(sim.base_url)) as fake,
+        running_simulator(sim or sim_config()) as wxcc,
+        running_openai_fake(http_script_source(wxcc.base_url)) as fake,
     ):
         s = wxcc_settings(
             settings,
-            sim,
-            openai_base_url=fake.base_url,
-            transcription_model="whisper-1",
-            analysis_model="gpt-4o-mini",
-            consumer_concurrency=8,
-            not_ready_base_s=1,
-            not_ready_max_s=2,
-            poll_recheck_s=2,
-            capture_max_age_s=3600,
-            wxcc_rate_per_minute=100_000,
+            wxcc,
+            **{
+                "openai_base_url": fake.base_url,
+                "transcription_model": "whisper-1",
+                "analysis_model": "gpt-4o-mini",
+                "consumer_concurrency": 8,
+                "not_ready_base_s": 1,
+                "not_ready_max_s": 2,
+                "poll_recheck_s": 2,
+                "capture_max_age_s": 3600,
+                "wxcc_rate_per_minute": 100_000,
+                **overrides,
+            },
         )
         await bootstrap(s)
         stop = asyncio.Event()
@@ -110,7 +121,7 @@ async def stack(settings: Settings) -> AsyncIterator[Stack]:
             try:
                 yield Stack(
                     s,
-                    sim,
+                    wxcc,
                     fake,
                     JourneyStore(ddb, resources.journeys_table.name),
                     TrackingTable(ddb, resources.tracking_table.name),
@@ -120,3 +131,9 @@ async def stack(settings: Settings) -> AsyncIterator[Stack]:
             finally:
                 stop.set()
                 await asyncio.wait_for(asyncio.gather(*workers, return_exceptions=True), timeout=60)
+
+
+@pytest.fixture
+async def stack(settings: Settings) -> AsyncIterator[Stack]:
+    async with running_stack(settings) as running:
+        yield running

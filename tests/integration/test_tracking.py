@@ -1,0 +1,122 @@
+"""The tracking table's conditional writes against the emulator: one claim, one stage run, one transition."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from types_aiobotocore_dynamodb import DynamoDBClient
+
+from queues.bootstrap import Bootstrapper
+from shared.aws import AwsClients
+from shared.config import Settings
+from shared.dynamo import transact
+from shared.journeys import JourneyStore
+from shared.resources import DataResources
+from shared.tracking import Begin, CallStatus, TrackingTable
+
+ORG = "org-1"
+
+
+@pytest.fixture
+async def stores(clients: AwsClients, settings: Settings) -> AsyncIterator[tuple[TrackingTable, JourneyStore]]:
+    data = DataResources(settings.name_prefix)
+    async with clients.dynamodb() as ddb, clients.sqs() as sqs, clients.s3() as s3:
+        boot = Bootstrapper(sqs, ddb, s3, region=settings.aws_region, verify=False)
+        await boot.table(data.tracking_table)
+        await boot.table(data.journeys_table)
+        yield TrackingTable(ddb, data.tracking_table.name), JourneyStore(ddb, data.journeys_table.name)
+
+
+def ddb_of(tracking: TrackingTable) -> DynamoDBClient:
+    return tracking._ddb
+
+
+async def claim(
+    tracking: TrackingTable, task: str, journey: str, *, retry_failed: bool = False, lease_s: float = 60
+) -> bool:
+    put = tracking.claim_put(
+        ORG, task, journey, pipeline_version=1, retry_failed=retry_failed, lease_s=lease_s, facts={"ended_ms": 1}
+    )
+    return await transact(ddb_of(tracking), [{"Put": put}])
+
+
+async def test_a_call_is_claimed_once_among_concurrent_claimers(stores: tuple[TrackingTable, JourneyStore]) -> None:
+    tracking, _ = stores
+    results = await asyncio.gather(*(claim(tracking, "t1", f"j{i}") for i in range(8)))
+    assert results.count(True) == 1
+    row = await tracking.get(ORG, "t1")
+    assert row is not None and row.status is CallStatus.CLAIMED
+    assert row.journey_id == f"j{results.index(True)}"
+
+
+async def test_failed_calls_are_taken_again_only_when_the_journey_retries_failures(
+    stores: tuple[TrackingTable, JourneyStore],
+) -> None:
+    tracking, _ = stores
+    assert await claim(tracking, "t2", "j1")
+    assert await tracking.begin(ORG, "t2", CallStatus.CLAIMED, "fetch", 60) is Begin.STARTED
+    fail = tracking.advance_update(
+        ORG, "t2", expected=CallStatus.CLAIMED, new=CallStatus.FAILED, stage="fetch", values={"error": "boom"}
+    )
+    assert await transact(ddb_of(tracking), [{"Update": fail}])
+    assert not await claim(tracking, "t2", "j2")
+    assert await claim(tracking, "t2", "j3", retry_failed=True)
+    row = await tracking.get(ORG, "t2")
+    assert row is not None and (row.status, row.journey_id) == (CallStatus.CLAIMED, "j3")
+
+
+async def test_a_crashed_claim_is_taken_over_after_its_lease(stores: tuple[TrackingTable, JourneyStore]) -> None:
+    tracking, _ = stores
+    assert await claim(tracking, "t3", "j1", lease_s=-1)  # the claimer died: its lease is already over
+    assert await claim(tracking, "t3", "j2")
+    assert not await claim(tracking, "t3", "j4"), "a live lease must not be taken over"
+
+
+async def test_a_stage_runs_once_and_a_redelivered_step_is_already_done(
+    stores: tuple[TrackingTable, JourneyStore],
+) -> None:
+    tracking, journeys = stores
+    assert await claim(tracking, "t4", "j1")
+    assert await tracking.begin(ORG, "t4", CallStatus.CLAIMED, "fetch", 60) is Begin.STARTED
+    assert await tracking.begin(ORG, "t4", CallStatus.CLAIMED, "fetch", 60) is Begin.BUSY
+    move = tracking.advance_update(ORG, "t4", expected=CallStatus.CLAIMED, new=CallStatus.FETCHED, stage="fetch")
+    count = journeys.counter_update("j1", "fetch", done=1)
+    assert await transact(ddb_of(tracking), [{"Update": move}, {"Update": count}])
+    assert not await transact(ddb_of(tracking), [{"Update": move}, {"Update": count}]), "moved twice"
+    assert await tracking.begin(ORG, "t4", CallStatus.CLAIMED, "fetch", 60) is Begin.ALREADY_DONE
+    status = await journeys_status_counts(journeys, "j1")
+    assert status == {"done": 1.0}
+    assert await tracking.begin(ORG, "t4", CallStatus.FETCHED, "transcribe", 60) is Begin.STARTED
+    await tracking.release(ORG, "t4", "transcribe")
+    assert await tracking.begin(ORG, "t4", CallStatus.FETCHED, "transcribe", 60) is Begin.STARTED
+    assert await tracking.begin(ORG, "missing", CallStatus.CLAIMED, "fetch", 60) is Begin.MISSING
+
+
+async def journeys_status_counts(journeys: JourneyStore, journey_id: str) -> dict[str, float]:
+    resp = await journeys._ddb.get_item(
+        TableName=journeys.table, Key={"pk": {"S": f"JOURNEY#{journey_id}"}, "sk": {"S": "STAGE#fetch"}}
+    )
+    return {"done": float(resp["Item"]["done"]["N"])}
+
+
+async def test_reprocessing_reopens_an_analysed_call_once_per_pipeline_version(
+    stores: tuple[TrackingTable, JourneyStore],
+) -> None:
+    tracking, _ = stores
+    assert await claim(tracking, "t5", "j1")
+    for expected, new, stage in (
+        (CallStatus.CLAIMED, CallStatus.FETCHED, "fetch"),
+        (CallStatus.FETCHED, CallStatus.TRANSCRIBED, "transcribe"),
+        (CallStatus.TRANSCRIBED, CallStatus.ANALYZED, "analyze"),
+    ):
+        assert await tracking.begin(ORG, "t5", expected, stage, 60) is Begin.STARTED
+        move = tracking.advance_update(ORG, "t5", expected=expected, new=new, stage=stage)
+        assert await transact(ddb_of(tracking), [{"Update": move}])
+    assert not await tracking.reopen_for_analysis(ORG, "t5", "j2", 1), "same version: nothing to redo"
+    assert await tracking.reopen_for_analysis(ORG, "t5", "j2", 2)
+    assert not await tracking.reopen_for_analysis(ORG, "t5", "j3", 2), "reopened twice for one version"
+    row = await tracking.get(ORG, "t5")
+    assert row is not None and (row.status, row.pipeline_version, row.journey_id) == (CallStatus.TRANSCRIBED, 2, "j2")
+    assert await tracking.begin(ORG, "t5", CallStatus.TRANSCRIBED, "analyze", 60) is Begin.STARTED
