@@ -93,7 +93,7 @@ def _cmd_journey(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from cli.demo import run_demo
 
-    _settings()
+    configure_logging("WARNING", "console")
     return run_demo()
 
 
@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     configure_journey(journey)
     journey.set_defaults(func=_cmd_journey)
 
-    demo = sub.add_parser("demo", help="run the echo stage over a small batch on a local AWS endpoint")
+    demo = sub.add_parser("demo", help="simulated calls through the whole pipeline on a local AWS endpoint")
     demo.set_defaults(func=_cmd_demo)
     return parser
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -34,13 +35,21 @@ def fill(schema: dict[str, Any], text: str, *, defs: dict[str, Any] | None = Non
     return _string(name, text)
 
 
+_UTTERANCE = re.compile(r"^\[[\d:]+\]\s*(?P<speaker>[\w-]+):\s*(?P<text>.+)$")
+
+
 def _string(name: str, text: str) -> str:
-    lines = [line.split(":", 1)[-1].strip() for line in text.splitlines() if ":" in line]
-    first = next((line for line in lines if line), text.strip()[:80])
+    """Text for a string field: the customer's first words for summaries, an agent's for evidence."""
+    said = [m.groupdict() for line in text.splitlines() if (m := _UTTERANCE.match(line.strip()))]
+    customer = next((u["text"] for u in said if u["speaker"] == "customer"), None)
+    agent = next((u["text"] for u in said if u["speaker"].startswith("agent")), None)
+    first = customer or agent or text.strip()[:80] or name
     if name == "language":
         return "en"
-    if name in ("summary", "reason_for_call"):
-        return f"Caller said: {first}"[:300]
-    if name == "evidence":
+    if name == "summary":
+        return f"The customer called and said: {first}"[:300]
+    if name == "reason_for_call":
         return first[:200]
+    if name == "evidence":
+        return (agent or first)[:200]
     return (first.split(".")[0] or name)[:60]
