@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
+from aiohttp import web
 from types_aiobotocore_dynamodb import DynamoDBClient
 
 from shared.config import Settings
@@ -182,3 +183,33 @@ async def test_the_request_budget_is_shared_and_waits_for_the_next_window(
     windows = Counter(int(t // 5) for t in granted)
     assert max(windows.values()) <= 2, f"more than the budget in one window: {windows}"
     assert a.waited_s + b.waited_s > 0
+
+
+async def test_redirects_are_followed_only_to_allowed_hosts() -> None:
+    async def file(request: web.Request) -> web.Response:
+        return web.Response(body=b"RIFF" + b"\0" * 2000, content_type="audio/wav")
+
+    async def hop(request: web.Request) -> web.Response:
+        raise web.HTTPFound(request.query["to"])
+
+    app = web.Application()
+    app.router.add_get("/file.wav", file)
+    app.router.add_get("/hop", hop)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with httpx.AsyncClient() as http:
+            downloader = RecordingDownloader(http, ["127.0.0.1"], max_bytes=10**6, allow_http=True)
+            inside = f"http://127.0.0.1:{port}/hop?to=http://127.0.0.1:{port}/file.wav"
+            async with downloader.open(inside) as download:
+                assert sum([len(c) async for c in download.chunks()]) == 2004
+            # localhost is the same machine, but not on the list: a redirect there is refused before it is followed.
+            outside = f"http://127.0.0.1:{port}/hop?to=http://localhost:{port}/file.wav"
+            with pytest.raises(RecordingRejected, match="not allowed"):
+                async with downloader.open(outside):
+                    pass
+    finally:
+        await runner.cleanup()
