@@ -15,6 +15,7 @@ from shared.journeys import JourneyStore
 from shared.resources import DataResources
 from shared.storage import Storage
 from shared.tracking import TrackingTable
+from shared.wxcc.batcher import CapturesBatcher
 from shared.wxcc.budget import RateBudget
 from shared.wxcc.client import WxccClient
 from shared.wxcc.download import RecordingDownloader
@@ -35,6 +36,7 @@ class StageContext:
     journeys: JourneyStore
     storage: Storage
     wxcc: WxccClient
+    captures: CapturesBatcher
     downloader: RecordingDownloader
 
 
@@ -59,6 +61,7 @@ async def stage_context(settings: Settings) -> AsyncIterator[StageContext]:
             per_minute=settings.wxcc_rate_per_minute,
             window_s=settings.wxcc_rate_window_s,
         )
+        wxcc = WxccClient(api_http, tokens, settings, budget=budget)
         yield StageContext(
             settings=settings,
             resources=resources,
@@ -66,7 +69,8 @@ async def stage_context(settings: Settings) -> AsyncIterator[StageContext]:
             tracking=TrackingTable(ddb, resources.tracking_table.name),
             journeys=JourneyStore(ddb, resources.journeys_table.name),
             storage=Storage(s3),
-            wxcc=WxccClient(api_http, tokens, settings, budget=budget),
+            wxcc=wxcc,
+            captures=CapturesBatcher(wxcc),
             downloader=RecordingDownloader(
                 download_http,
                 settings.wxcc_download_hosts,

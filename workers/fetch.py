@@ -105,7 +105,7 @@ async def _fetch(ctx: StageContext, ref: CallRef) -> list[dict[str, Any]]:
 
 
 async def _recordings(ctx: StageContext, ref: CallRef, since_ms: int | None) -> list[Recording]:
-    capture = (await ctx.wxcc.captures([ref.task_id]))[ref.task_id]
+    capture = await ctx.captures.get(ref.task_id)
     if not capture.ready:
         if since_ms and time.time() * 1000 - since_ms > ctx.settings.capture_max_age_s * 1000:
             raise Permanent(f"no recording available {ctx.settings.capture_max_age_s // 3600} h after the call ended")
@@ -127,7 +127,7 @@ async def _store(ctx: StageContext, ref: CallRef, rec: Recording) -> dict[str, A
         except RecordingUrlExpired:
             if attempt == 2:
                 raise
-            fresh = (await ctx.wxcc.captures([ref.task_id]))[ref.task_id]
+            fresh = await ctx.captures.get(ref.task_id)
             match = next((r for r in fresh.recording if r.id == rec.id), None)
             if match is None:
                 raise

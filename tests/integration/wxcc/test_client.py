@@ -15,6 +15,7 @@ from types_aiobotocore_dynamodb import DynamoDBClient
 
 from shared.config import Settings
 from shared.resources import DataResources
+from shared.wxcc.batcher import CapturesBatcher
 from shared.wxcc.budget import RateBudget
 from shared.wxcc.client import WxccClient
 from shared.wxcc.download import RecordingDownloader
@@ -213,3 +214,15 @@ async def test_redirects_are_followed_only_to_allowed_hosts() -> None:
                     pass
     finally:
         await runner.cleanup()
+
+
+async def test_concurrent_captures_lookups_share_requests_of_up_to_ten_ids(
+    settings: Settings, ddb: DynamoDBClient, sim: SimulatorHandle
+) -> None:
+    s = wxcc_settings(settings, sim)
+    ids = [c.task_id for c in sim.state.calls.values()][:23]
+    async with client_for(s, ddb) as client:
+        batcher = CapturesBatcher(client, max_wait_s=0.2)
+        captures = await asyncio.gather(*(batcher.get(task_id) for task_id in ids))
+    assert [c.task_id for c in captures] == ids
+    assert (await sim_stats(sim))["requests"]["captures"] == 3  # type: ignore[index]
