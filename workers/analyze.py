@@ -15,8 +15,8 @@ from shared.openai_client import Analyzer
 from shared.storage import analysis_key, analytics_key
 from shared.tracking import CallStatus
 from shared.transcripts import Transcript
+from workers.calls import journey_running, parse_ref
 from workers.context import StageContext
-from workers.fetch import journey_running, parse_ref
 from workers.outcomes import advance, begin_stage, fail
 
 log = get_logger(__name__)

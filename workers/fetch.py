@@ -6,44 +6,19 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
 from queues.consumer import Handler, HandlerContext
 from queues.envelope import Envelope, Kind
 from shared.errors import NotReadyYet, Permanent
-from shared.journeys import JourneyState
 from shared.logging import get_logger
 from shared.storage import recording_key
 from shared.tracking import CallStatus
 from shared.wxcc.download import RecordingUrlExpired
 from shared.wxcc.models import Recording
+from workers.calls import CallRef, journey_running, parse_ref
 from workers.context import StageContext
 from workers.outcomes import advance, begin_stage, fail
 
 log = get_logger(__name__)
-
-
-class CallRef(BaseModel):
-    """Which call a fetch/transcribe/analyze message is about."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    org_id: str
-    task_id: str
-
-
-def parse_ref(envelope: Envelope, stage: str) -> CallRef:
-    """The call a message is about, or a Permanent error saying why not."""
-    try:
-        return CallRef.model_validate(envelope.payload)
-    except ValidationError as exc:
-        raise Permanent(f"{stage} payload does not validate: {exc.errors()[0]['msg']}") from exc
-
-
-async def journey_running(ctx: StageContext, journey_id: str) -> bool:
-    """False for a cancelled (or vanished) journey: its in-flight messages are acknowledged without work."""
-    journey = await ctx.journeys.get(journey_id)
-    return journey is not None and journey.state is not JourneyState.CANCELLED
 
 
 def make_fetch_handler(ctx: StageContext) -> Handler:

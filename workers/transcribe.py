@@ -18,8 +18,8 @@ from shared.openai_client import ChunkText, Transcriber
 from shared.storage import transcript_key
 from shared.tracking import CallStatus
 from shared.transcripts import Segment, Transcript
+from workers.calls import journey_running, parse_ref
 from workers.context import StageContext
-from workers.fetch import journey_running, parse_ref
 from workers.outcomes import advance, begin_stage, fail
 
 log = get_logger(__name__)
