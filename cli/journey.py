@@ -1,4 +1,4 @@
-"""`callpipe journey start|status`: start a journey from the command line (also what the schedule runs)."""
+"""`callpipe journey start|status|watch`: journeys from the command line (`start` is also what the schedule runs)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import time
 from datetime import datetime
 
 from api.start import JourneyRequest, start_journey
+from cli.watch import print_summary, watch
 from queues.claimcheck import ClaimCheck
 from queues.directory import QueueDirectory
 from queues.producer import Producer
@@ -29,6 +30,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     start.add_argument("--retry-failed", action="store_true", help="also retry calls that failed before")
     status = sub.add_parser("status", help="a journey's state and counters")
     status.add_argument("journey_id")
+    watching = sub.add_parser("watch", help="live progress bars per stage until the journey ends, then a summary")
+    watching.add_argument("journey_id")
 
 
 def _ms(value: str) -> int:
@@ -67,6 +70,13 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             )
             journey = await start_journey(journeys, producer, request_from_args(args, settings))
             print(json.dumps({"journey_id": journey.id, "kind": journey.kind.value, "params": journey.params}))
+            return 0
+        if args.journey_command == "watch":
+            final = await watch(journeys, args.journey_id)
+            if final is None:
+                print(json.dumps({"error": f"journey {args.journey_id} not found"}))
+                return 1
+            print_summary(final)
             return 0
         status = await journeys.status(args.journey_id)
         if status is None:

@@ -1,4 +1,4 @@
-"""`callpipe` subcommands: worker, bootstrap, journey, local-aws, simulator, openai-fake, demo."""
+"""`callpipe` subcommands: worker, bootstrap, journey, dev, demo, local-aws, simulator, openai-fake."""
 
 from __future__ import annotations
 
@@ -90,6 +90,16 @@ def _cmd_journey(args: argparse.Namespace) -> int:
     return asyncio.run(run(args, _settings()))
 
 
+def _cmd_dev(args: argparse.Namespace) -> int:
+    from cli.devstack import serve_dev
+    from simulator.wxcc.config import SimulatorConfig
+
+    configure_logging("WARNING", "console")
+    config = SimulatorConfig(calls=args.calls, window_hours=24, duration_scale=0.12, availability_delay_s=5)
+    asyncio.run(serve_dev(config, aws_port=args.aws_port))
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from cli.demo import run_demo
 
@@ -133,6 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
     journey = sub.add_parser("journey", help="start a journey or show its status")
     configure_journey(journey)
     journey.set_defaults(func=_cmd_journey)
+
+    dev = sub.add_parser("dev", help="local AWS + WXCC simulator + OpenAI fake + every stage's worker, until Ctrl-C")
+    dev.add_argument("--calls", type=int, default=40, help="simulated calls in the last 24 hours")
+    dev.add_argument("--aws-port", type=int, default=4566)
+    dev.set_defaults(func=_cmd_dev)
 
     demo = sub.add_parser("demo", help="simulated calls through the whole pipeline on a local AWS endpoint")
     demo.set_defaults(func=_cmd_demo)
