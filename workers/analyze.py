@@ -17,7 +17,7 @@ from shared.tracking import CallStatus
 from shared.transcripts import Transcript
 from workers.calls import journey_running, parse_ref
 from workers.context import StageContext
-from workers.outcomes import advance, begin_stage, fail
+from workers.outcomes import advance, begin_stage, failures_recorded
 
 log = get_logger(__name__)
 
@@ -35,7 +35,9 @@ def make_analyze_handler(ctx: StageContext, analyzer: Analyzer) -> Handler:
         assert row is not None and row.transcript_key
         version = ctx.settings.pipeline_version
         ended_ms = row.facts.get("ended_ms")
-        try:
+        async with failures_recorded(
+            ctx, ref.org_id, ref.task_id, envelope.journey_id, stage="analyze", expected=CallStatus.TRANSCRIBED
+        ):
             transcript = Transcript.model_validate(
                 await ctx.storage.get_json(ctx.resources.results_bucket.name, row.transcript_key)
             )
@@ -77,20 +79,6 @@ def make_analyze_handler(ctx: StageContext, analyzer: Analyzer) -> Handler:
                     "billed_audio_s": transcript.billed_seconds,
                 },
             )
-        except Permanent as exc:
-            await fail(
-                ctx,
-                ref.org_id,
-                ref.task_id,
-                envelope.journey_id,
-                stage="analyze",
-                expected=CallStatus.TRANSCRIBED,
-                reason=str(exc),
-            )
-            raise
-        except Exception:  # Retryable or unexpected: let the retry begin at once
-            await ctx.tracking.release(ref.org_id, ref.task_id, "analyze")
-            raise
         log.info("call_analyzed", key=key, tokens=tokens)
         return ()
 

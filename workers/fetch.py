@@ -16,7 +16,7 @@ from shared.wxcc.download import RecordingUrlExpired
 from shared.wxcc.models import Recording
 from workers.calls import CallRef, journey_running, parse_ref
 from workers.context import StageContext
-from workers.outcomes import advance, begin_stage, fail
+from workers.outcomes import advance, begin_stage, failures_recorded
 
 log = get_logger(__name__)
 
@@ -30,7 +30,9 @@ def make_fetch_handler(ctx: StageContext) -> Handler:
             return ()
         if not await begin_stage(ctx, ref.org_id, ref.task_id, CallStatus.CLAIMED, "fetch"):
             return ()
-        try:
+        async with failures_recorded(
+            ctx, ref.org_id, ref.task_id, envelope.journey_id, stage="fetch", expected=CallStatus.CLAIMED
+        ):
             keys = await _fetch(ctx, ref)
             moved = await advance(
                 ctx,
@@ -43,20 +45,6 @@ def make_fetch_handler(ctx: StageContext) -> Handler:
                 values={"recording_keys": keys},
                 counters={"done": 1},
             )
-        except Permanent as exc:
-            await fail(
-                ctx,
-                ref.org_id,
-                ref.task_id,
-                envelope.journey_id,
-                stage="fetch",
-                expected=CallStatus.CLAIMED,
-                reason=str(exc),
-            )
-            raise
-        except Exception:  # Retryable, NotReadyYet or unexpected: let the retry begin at once
-            await ctx.tracking.release(ref.org_id, ref.task_id, "fetch")
-            raise
         if not moved:
             return ()
         return [

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from shared.dynamo import transact
-from shared.errors import Retryable
+from shared.errors import Permanent, Retryable
 from shared.logging import get_logger
 from shared.tracking import Begin, CallStatus
 from workers.context import StageContext
@@ -73,3 +75,19 @@ async def fail(
         counters={"failed": 1},
         job={"outcome": "failed", "stage": stage, "reason": reason[:1000]},
     )
+
+
+@asynccontextmanager
+async def failures_recorded(
+    ctx: StageContext, org_id: str, task_id: str, journey_id: str, *, stage: str, expected: CallStatus
+) -> AsyncIterator[None]:
+    """Around a stage's work: a Permanent error marks the call FAILED (then the message is dead-lettered); any
+    other error gives the stage lease back so the retry can begin at once."""
+    try:
+        yield
+    except Permanent as exc:
+        await fail(ctx, org_id, task_id, journey_id, stage=stage, expected=expected, reason=str(exc))
+        raise
+    except Exception:  # Retryable, NotReadyYet or unexpected
+        await ctx.tracking.release(org_id, task_id, stage)
+        raise

@@ -20,7 +20,7 @@ from shared.tracking import CallStatus
 from shared.transcripts import Segment, Transcript
 from workers.calls import journey_running, parse_ref
 from workers.context import StageContext
-from workers.outcomes import advance, begin_stage, fail
+from workers.outcomes import advance, begin_stage, failures_recorded
 
 log = get_logger(__name__)
 
@@ -49,7 +49,9 @@ def make_transcribe_handler(ctx: StageContext, transcriber: Transcriber) -> Hand
             return ()
         row = await ctx.tracking.get(ref.org_id, ref.task_id)
         assert row is not None
-        try:
+        async with failures_recorded(
+            ctx, ref.org_id, ref.task_id, envelope.journey_id, stage="transcribe", expected=CallStatus.FETCHED
+        ):
             transcript = await _transcribe(ctx, transcriber, ref.task_id, row.recording_keys)
             key = transcript_key(ref.org_id, row.facts.get("ended_ms"), ref.task_id)
             await ctx.storage.put_json(ctx.resources.results_bucket.name, key, transcript.model_dump())
@@ -65,20 +67,6 @@ def make_transcribe_handler(ctx: StageContext, transcriber: Transcriber) -> Hand
                 values={"transcript_key": key, "billed_audio_s": billed},
                 counters={"done": 1, "billed_audio_s": billed},
             )
-        except Permanent as exc:
-            await fail(
-                ctx,
-                ref.org_id,
-                ref.task_id,
-                envelope.journey_id,
-                stage="transcribe",
-                expected=CallStatus.FETCHED,
-                reason=str(exc),
-            )
-            raise
-        except Exception:  # Retryable or unexpected: let the retry begin at once
-            await ctx.tracking.release(ref.org_id, ref.task_id, "transcribe")
-            raise
         if not moved:
             return ()
         log.info("call_transcribed", segments=len(transcript.segments), billed_s=billed, call_s=transcript.call_seconds)
