@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from queues.envelope import Envelope, Kind
 from queues.producer import Producer
+from shared.dynamo import transact
 from shared.journeys import Journey, JourneyKind, JourneyStore
+from shared.tracking import TrackingTable
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+
+REPROCESS_WINDOW = "reprocess"
+_REOPEN_CONCURRENCY = 32
 
 
 @dataclass(frozen=True)
 class JourneyRequest:
-    """What a client asks for: a window of call end times (epoch ms) or a list of task ids."""
+    """What a client asks for: a window of call end times (epoch ms) or a list of task ids.
+
+    `journey_id` fixes the new journey's id in advance (the API's idempotency keys map to it); None draws a new one.
+    """
 
     org_id: str
     from_ms: int | None = None
@@ -20,6 +33,7 @@ class JourneyRequest:
     created_by: str = "api"
     retry_failed: bool = False
     pipeline_version: int = 1
+    journey_id: str | None = None
 
 
 def _poll_payload(req: JourneyRequest) -> dict[str, object]:
@@ -42,6 +56,73 @@ async def start_journey(journeys: JourneyStore, producer: Producer, req: Journey
         pipeline_version=req.pipeline_version,
         retry_failed=req.retry_failed,
     )
+    if req.journey_id:
+        journey = replace(journey, id=req.journey_id)
     await journeys.create(journey, first_window="tasks" if req.task_ids else f"{req.from_ms}-{req.to_ms}")
     await producer.send([Envelope(kind=Kind.POLL, journey_id=journey.id, payload=payload)])
+    return journey
+
+
+@dataclass(frozen=True)
+class ReprocessRequest:
+    """Re-analyse already analysed calls under a newer `pipeline_version` (their transcripts are kept)."""
+
+    org_id: str
+    task_ids: tuple[str, ...]
+    pipeline_version: int
+    created_by: str = "api"
+    journey_id: str | None = None
+
+
+async def start_reprocess(
+    dynamodb: DynamoDBClient,
+    journeys: JourneyStore,
+    tracking: TrackingTable,
+    producer: Producer,
+    req: ReprocessRequest,
+) -> Journey:
+    """Create a REPROCESS journey, reopen each analysed call of an older version and enqueue its analysis.
+
+    The journey's one "poll window" is closed at once: the reopened calls count as discovered (poll.queued), the
+    others (unknown, not analysed, already this version) as skipped, so the journey completes as usual.
+    """
+    params: dict[str, object] = {
+        "org_id": req.org_id,
+        "task_ids": list(req.task_ids),
+        "pipeline_version": req.pipeline_version,
+    }
+    journey = Journey.new(
+        JourneyKind.REPROCESS,
+        params,
+        org_id=req.org_id,
+        created_by=req.created_by,
+        pipeline_version=req.pipeline_version,
+    )
+    if req.journey_id:
+        journey = replace(journey, id=req.journey_id)
+    await journeys.create(journey, first_window=REPROCESS_WINDOW)
+    gate = asyncio.Semaphore(_REOPEN_CONCURRENCY)
+
+    async def reopen(task_id: str) -> bool:
+        async with gate:
+            return await tracking.reopen_for_analysis(req.org_id, task_id, journey.id, req.pipeline_version)
+
+    flags = await asyncio.gather(*(reopen(t) for t in req.task_ids))
+    reopened = [t for t, ok in zip(req.task_ids, flags, strict=True) if ok]
+    await transact(
+        dynamodb,
+        [
+            {"Update": journeys.poll_window_done(journey.id, REPROCESS_WINDOW)},
+            {
+                "Update": journeys.counter_update(
+                    journey.id, "poll", queued=len(reopened), skipped=len(req.task_ids) - len(reopened)
+                )
+            },
+        ],
+    )
+    await producer.send(
+        Envelope(kind=Kind.ANALYZE, journey_id=journey.id, task_id=t, payload={"org_id": req.org_id, "task_id": t})
+        for t in reopened
+    )
+    await journeys.complete_if_done(journey.id)
     return journey

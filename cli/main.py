@@ -1,4 +1,4 @@
-"""`callpipe` subcommands: worker, bootstrap, journey, dev, demo, local-aws, simulator, openai-fake."""
+"""`callpipe` subcommands: api, worker, bootstrap, journey, dev, demo, local-aws, simulator, openai-fake."""
 
 from __future__ import annotations
 
@@ -90,6 +90,13 @@ def _cmd_journey(args: argparse.Namespace) -> int:
     return asyncio.run(run(args, _settings()))
 
 
+def _cmd_api(args: argparse.Namespace) -> int:
+    from api.server import run_api
+
+    asyncio.run(run_api(_settings(), args.host, args.port))
+    return 0
+
+
 def _cmd_dev(args: argparse.Namespace) -> int:
     from cli.devstack import serve_dev
     from simulator.wxcc.config import SimulatorConfig
@@ -143,6 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
     journey = sub.add_parser("journey", help="start a journey or show its status")
     configure_journey(journey)
     journey.set_defaults(func=_cmd_journey)
+
+    api = sub.add_parser("api", help="serve the journey API until SIGTERM")
+    api.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a container's port is published by its platform
+    api.add_argument("--port", type=int, default=8080)
+    api.set_defaults(func=_cmd_api)
 
     dev = sub.add_parser("dev", help="local AWS + WXCC simulator + OpenAI fake + every stage's worker, until Ctrl-C")
     dev.add_argument("--calls", type=int, default=40, help="simulated calls in the last 24 hours")

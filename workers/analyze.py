@@ -33,7 +33,7 @@ def make_analyze_handler(ctx: StageContext, analyzer: Analyzer) -> Handler:
             return ()
         row = await ctx.tracking.get(ref.org_id, ref.task_id)
         assert row is not None and row.transcript_key
-        version = ctx.settings.pipeline_version
+        version = row.pipeline_version  # set by the claim, raised by a reprocess journey
         ended_ms = row.facts.get("ended_ms")
         async with failures_recorded(
             ctx, ref.org_id, ref.task_id, envelope.journey_id, stage="analyze", expected=CallStatus.TRANSCRIBED

@@ -1,0 +1,91 @@
+"""What every handler needs, opened once per server: AWS clients, stores, the producer, the key checker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from api.auth import KeyChecker
+from api.config import ApiConfig
+from queues.claimcheck import ClaimCheck
+from queues.directory import QueueDirectory
+from queues.producer import Producer
+from shared.aws import AwsClients
+from shared.config import Settings
+from shared.journeys import JourneyStore
+from shared.logging import get_logger
+from shared.resources import DataResources
+from shared.tracking import TrackingTable
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_s3 import S3Client
+    from types_aiobotocore_sqs import SQSClient
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    """The server's dependencies, built on startup."""
+
+    settings: Settings
+    config: ApiConfig
+    resources: DataResources
+    dynamodb: DynamoDBClient
+    sqs: SQSClient
+    s3: S3Client
+    journeys: JourneyStore
+    tracking: TrackingTable
+    directory: QueueDirectory
+    producer: Producer
+
+
+CONTEXT = web.AppKey("callpipe_api_context", ApiContext)
+CHECKER = web.AppKey("callpipe_api_key_checker", KeyChecker)
+CONFIG = web.AppKey("callpipe_api_config", ApiConfig)
+
+
+def ctx(request: web.Request) -> ApiContext:
+    """The context of the app serving a request."""
+    return request.app[CONTEXT]
+
+
+def aws_context(
+    settings: Settings, config: ApiConfig, clients: AwsClients
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A `cleanup_ctx` entry that opens the AWS clients on startup and closes them on shutdown."""
+
+    async def open_clients(app: web.Application) -> AsyncIterator[None]:
+        resources = DataResources(settings.name_prefix)
+        async with AsyncExitStack() as stack:
+            ddb = await stack.enter_async_context(clients.dynamodb())
+            sqs = await stack.enter_async_context(clients.sqs())
+            s3 = await stack.enter_async_context(clients.s3())
+            directory = QueueDirectory(sqs, settings.name_prefix)
+            app[CONTEXT] = ApiContext(
+                settings=settings,
+                config=config,
+                resources=resources,
+                dynamodb=ddb,
+                sqs=sqs,
+                s3=s3,
+                journeys=JourneyStore(ddb, resources.journeys_table.name),
+                tracking=TrackingTable(ddb, resources.tracking_table.name),
+                directory=directory,
+                producer=Producer(
+                    sqs,
+                    directory,
+                    ClaimCheck(s3, resources.messages_bucket.name),
+                    claim_check_threshold=settings.claim_check_threshold_bytes,
+                ),
+            )
+            log.info("api_clients_open", prefix=settings.name_prefix)
+            yield
+        log.info("api_clients_closed")
+
+    return open_clients

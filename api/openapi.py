@@ -1,0 +1,109 @@
+"""The OpenAPI 3.1 document, generated from the route table and the pydantic models (never written by hand)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from api.errors import ErrorBody
+from api.routing import Route
+
+REF = "#/components/schemas/{model}"
+_PATH_PARAM = re.compile(r"\{([^}/]+)\}")
+SECURITY_SCHEMES = {
+    "bearerKey": {"type": "http", "scheme": "bearer", "description": "`Authorization: Bearer <API key>`"},
+    "headerKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+}
+_STATUS_TEXT = {
+    200: "OK",
+    202: "Accepted",
+    400: "Malformed request",
+    401: "Missing or invalid API key",
+    404: "Not found",
+    409: "Conflict",
+    413: "Request body too large",
+    422: "Validation failed",
+    501: "Not implemented",
+    503: "Not ready",
+}
+
+
+Keyed = dict[Any, dict[str, Any]]  # (model, mode) → {"$ref": …}
+
+
+def _schemas(routes: Sequence[Route]) -> tuple[Keyed, dict[str, Any]]:
+    wanted: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {(ErrorBody, "serialization"): None}
+    for route in routes:
+        for model in (route.body, route.query):
+            if model is not None:
+                wanted[(model, "validation")] = None
+        for response in route.responses.values():
+            if response is not None:
+                wanted[(response, "serialization")] = None
+    keyed, top = models_json_schema(list(wanted), ref_template=REF)
+    return dict(keyed), top.get("$defs", {})
+
+
+def _ref_name(ref: dict[str, Any]) -> str:
+    return str(ref["$ref"]).rsplit("/", 1)[-1]
+
+
+def _operation(route: Route, keyed: Keyed, defs: dict[str, Any]) -> Any:
+    params: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in _PATH_PARAM.findall(route.path)
+    ]
+    if route.query is not None:
+        schema = defs[_ref_name(keyed[(route.query, "validation")])]
+        required = set(schema.get("required", []))
+        params += [
+            {"name": name, "in": "query", "required": name in required, "schema": prop}
+            for name, prop in schema.get("properties", {}).items()
+        ]
+    params += [
+        {"name": name, "in": "header", "required": False, "description": doc, "schema": {"type": "string"}}
+        for name, doc in route.headers.items()
+    ]
+    responses: dict[str, Any] = {}
+    statuses = dict(route.responses)
+    if not route.public:
+        statuses.setdefault(401, ErrorBody)
+    for status, model in sorted(statuses.items()):
+        entry: dict[str, Any] = {"description": _STATUS_TEXT.get(status, "Response")}
+        if model is not None:
+            entry["content"] = {"application/json": {"schema": keyed[(model, "serialization")]}}
+        responses[str(status)] = entry
+    operation: dict[str, Any] = {
+        "operationId": route.operation_id,
+        "summary": route.summary,
+        "description": (route.handler.__doc__ or "").strip(),
+        "tags": [route.tag],
+        "parameters": params,
+        "responses": responses,
+        "security": [] if route.public else [{"bearerKey": []}, {"headerKey": []}],
+    }
+    if route.body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": keyed[(route.body, "validation")]}},
+        }
+    return operation
+
+
+def openapi_document(routes: Sequence[Route], *, title: str = "callpipe API", version: str = "1") -> dict[str, Any]:
+    """The document describing exactly `routes`."""
+    keyed, defs = _schemas(routes)
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        method: Literal["get", "post", "put", "patch", "delete"] = route.method.lower()  # type: ignore[assignment]
+        paths.setdefault(route.path, {})[method] = _operation(route, keyed, defs)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version, "description": "Journeys over WXCC call recordings."},
+        "paths": paths,
+        "components": {"schemas": defs, "securitySchemes": SECURITY_SCHEMES},
+    }

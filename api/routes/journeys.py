@@ -1,0 +1,123 @@
+"""The journey routes: create, read, list, cancel."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from api.context import ctx
+from api.create import create_journey
+from api.errors import ApiError, ErrorBody
+from api.idempotency import HEADER, body_hash, check_key
+from api.listing import list_journeys
+from api.models import JourneyCreate, JourneyListQuery, JourneyOut, JourneyPage, JourneyStatusOut
+from api.parsing import json_response, parse_query, read_json, validate
+from api.routing import Route, RouteGroup
+from api.status import journey_status
+from shared.journeys import JourneyState
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+PREFIX = "/api/v1"
+
+
+def _location(journey_id: str) -> str:
+    return f"{PREFIX}/journeys/{journey_id}"
+
+
+async def create(request: web.Request) -> web.Response:
+    """Start a journey; 202 with the journey and its Location (a replayed Idempotency-Key returns the first one)."""
+    raw = await read_json(request)
+    body = validate(JourneyCreate, raw)
+    key = request.headers.get(HEADER)
+    idempotency = (check_key(key), body_hash(raw)) if key is not None else None
+    journey, created = await create_journey(ctx(request), body, idempotency=idempotency)
+    if created:
+        log.info("journey_created", journey_id=journey.id, kind=journey.kind.value)
+    headers = {"Location": _location(journey.id)}
+    if not created:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(JourneyOut.of(journey), status=202, headers=headers)
+
+
+async def get(request: web.Request) -> web.Response:
+    """A journey's state and progress."""
+    journey_id = request.match_info["journey_id"]
+    status = await ctx(request).journeys.status(journey_id)
+    if status is None:
+        raise ApiError(404, "journey_not_found", f"no journey {journey_id}")
+    return json_response(await journey_status(ctx(request), status))
+
+
+async def list_(request: web.Request) -> web.Response:
+    """Journeys newest first, optionally of one state, a page at a time."""
+    query = parse_query(request, JourneyListQuery)
+    c = ctx(request)
+    page = await list_journeys(
+        c, state=query.state, limit=query.limit or c.config.default_page_size, cursor=query.cursor
+    )
+    return json_response(page)
+
+
+async def cancel(request: web.Request) -> web.Response:
+    """Stop a RUNNING journey; its in-flight messages are then acknowledged without work. 409 if not RUNNING."""
+    journey_id = request.match_info["journey_id"]
+    c = ctx(request)
+    if not await c.journeys.set_state(journey_id, JourneyState.CANCELLED, expected=JourneyState.RUNNING):
+        journey = await c.journeys.get(journey_id)
+        if journey is None:
+            raise ApiError(404, "journey_not_found", f"no journey {journey_id}")
+        raise ApiError(
+            409, "journey_not_running", f"journey {journey_id} is {journey.state.value}", {"state": journey.state}
+        )
+    log.info("journey_cancelled", journey_id=journey_id)
+    journey = await c.journeys.get(journey_id)
+    assert journey is not None
+    return json_response(JourneyOut.of(journey))
+
+
+_IDEMPOTENCY_DOC = "Retrying with the same key and body returns the same journey; a different body is a 409."
+
+GROUP = RouteGroup(
+    PREFIX,
+    [
+        Route(
+            "POST",
+            "/journeys",
+            create,
+            "createJourney",
+            "Start a journey",
+            "journeys",
+            {202: JourneyOut, 400: ErrorBody, 409: ErrorBody, 413: ErrorBody, 422: ErrorBody, 501: ErrorBody},
+            body=JourneyCreate,
+            headers={HEADER: _IDEMPOTENCY_DOC},
+        ),
+        Route(
+            "GET",
+            "/journeys",
+            list_,
+            "listJourneys",
+            "List journeys",
+            "journeys",
+            {200: JourneyPage, 422: ErrorBody},
+            query=JourneyListQuery,
+        ),
+        Route(
+            "GET",
+            "/journeys/{journey_id}",
+            get,
+            "getJourney",
+            "A journey's progress",
+            "journeys",
+            {200: JourneyStatusOut, 404: ErrorBody},
+        ),
+        Route(
+            "POST",
+            "/journeys/{journey_id}/cancel",
+            cancel,
+            "cancelJourney",
+            "Cancel a journey",
+            "journeys",
+            {200: JourneyOut, 404: ErrorBody, 409: ErrorBody},
+        ),
+    ],
+)

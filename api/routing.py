@@ -1,0 +1,46 @@
+"""The route table: each route's method, path, handler and models, used both to serve and to document it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from aiohttp import web
+from pydantic import BaseModel
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One operation: served by `handler`, described to OpenAPI by the rest."""
+
+    method: str
+    path: str
+    handler: Handler
+    operation_id: str
+    summary: str
+    tag: str
+    responses: dict[int, type[BaseModel] | None]
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # request header name → description
+    public: bool = False  # served without an API key
+
+
+@dataclass(frozen=True)
+class RouteGroup:
+    """A set of routes under one prefix (journeys, calls, …); future groups are added as modules of their own."""
+
+    prefix: str
+    routes: Sequence[Route]
+
+    def full(self) -> list[Route]:
+        """The routes with the group prefix applied to their paths."""
+        return [replace(r, path=self.prefix + r.path) for r in self.routes]
+
+
+def register(app: web.Application, routes: Sequence[Route]) -> None:
+    """Add routes to the app's router."""
+    for route in routes:
+        app.router.add_route(route.method, route.path, route.handler, name=route.operation_id)
