@@ -97,19 +97,38 @@ async def dev_stack(
                 await asyncio.gather(*workers, return_exceptions=True)
 
 
-async def serve_dev(sim_config: SimulatorConfig, *, aws_port: int = 4566) -> None:
-    """`callpipe dev`: run the stack until Ctrl-C / SIGTERM, printing how to use it from another shell."""
+async def serve_dev(sim_config: SimulatorConfig, *, aws_port: int = 4566, api_port: int = 8080) -> None:
+    """`callpipe dev`: the stack plus the API (no key needed) until Ctrl-C / SIGTERM; prints how to use it."""
     import signal
+
+    import httpx
+
+    from api.config import ApiConfig
+    from api.server import run_api
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with dev_stack(sim_config, aws_port=aws_port) as stack:
-        print("callpipe dev stack is up; in another shell:")
+        api = asyncio.create_task(
+            run_api(stack.settings, "127.0.0.1", api_port, api_config=ApiConfig(allow_anonymous=True), stop=stop)
+        )
+        api_url = f"http://127.0.0.1:{api_port}"
+        async with httpx.AsyncClient() as http:
+            while not api.done():
+                try:
+                    if (await http.get(f"{api_url}/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)  # the API is still opening its clients
+        print(f"callpipe dev stack is up: API {api_url} (no key needed), WXCC simulator {stack.sim.base_url},")
+        print(f"OpenAI fake {stack.openai_base_url}, AWS endpoint {stack.settings.aws_endpoint_url}. In another shell:")
         for key, value in stack.environment().items():
             print(f"  export {key}='{value}'")
         print("  callpipe journey start --lookback-minutes 1440 && callpipe journey watch <journey id>")
-        print("Ctrl-C stops the workers, then the simulators and the AWS endpoint.", flush=True)
+        print(f'  curl -X POST {api_url}/api/v1/journeys -d \'{{"kind": "window", "from": ..., "to": ...}}\'')
+        print("Ctrl-C stops the API and the workers, then the simulators and the AWS endpoint.", flush=True)
         await stop.wait()
-    print("stopped")
+        await api
+    print("stopped", flush=True)

@@ -103,7 +103,7 @@ def _cmd_dev(args: argparse.Namespace) -> int:
 
     configure_logging("WARNING", "console")
     config = SimulatorConfig(calls=args.calls, window_hours=24, duration_scale=0.12, availability_delay_s=5)
-    asyncio.run(serve_dev(config, aws_port=args.aws_port))
+    asyncio.run(serve_dev(config, aws_port=args.aws_port, api_port=args.api_port))
     return 0
 
 
@@ -156,9 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--port", type=int, default=8080)
     api.set_defaults(func=_cmd_api)
 
-    dev = sub.add_parser("dev", help="local AWS + WXCC simulator + OpenAI fake + every stage's worker, until Ctrl-C")
+    dev = sub.add_parser(
+        "dev", help="local AWS + WXCC simulator + OpenAI fake + API + every stage's worker, until Ctrl-C"
+    )
     dev.add_argument("--calls", type=int, default=40, help="simulated calls in the last 24 hours")
     dev.add_argument("--aws-port", type=int, default=4566)
+    dev.add_argument("--api-port", type=int, default=8080)
     dev.set_defaults(func=_cmd_dev)
 
     demo = sub.add_parser("demo", help="simulated calls through the whole pipeline on a local AWS endpoint")
