@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -43,6 +43,7 @@ class ApiContext:
     tracking: TrackingTable
     directory: QueueDirectory
     producer: Producer
+    dlq_depths: dict[str, tuple[float, int]] = field(default_factory=dict)  # stage → (read at, messages)
 
 
 CONTEXT = web.AppKey("callpipe_api_context", ApiContext)

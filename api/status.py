@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from api.context import ApiContext
 from api.models import DlqDepth, Failure, JourneyOut, JourneyStatusOut, StageCounters
@@ -13,8 +14,14 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 
 
+DLQ_DEPTH_TTL_S = 5.0  # a DLQ's depth is the same for every journey: read it at most this often
+
+
 async def dlq_depth(ctx: ApiContext, stage: str) -> DlqDepth:
     """Visible + in-flight messages in a stage's DLQ (the whole queue); None if SQS could not be asked."""
+    cached = ctx.dlq_depths.get(stage)
+    if cached is not None and time.monotonic() - cached[0] < DLQ_DEPTH_TTL_S:
+        return DlqDepth(stage=stage, messages=cached[1])
     try:
         url = (await ctx.directory.urls(Kind(stage))).dlq_url
         attrs = (
@@ -26,7 +33,9 @@ async def dlq_depth(ctx: ApiContext, stage: str) -> DlqDepth:
     except Exception as exc:
         log.warning("dlq_depth_unavailable", stage=stage, error=str(exc))
         return DlqDepth(stage=stage, messages=None)
-    return DlqDepth(stage=stage, messages=sum(int(v) for v in attrs.values()))
+    messages = sum(int(v) for v in attrs.values())
+    ctx.dlq_depths[stage] = (time.monotonic(), messages)
+    return DlqDepth(stage=stage, messages=messages)
 
 
 def _failure(job: dict[str, object]) -> Failure:
