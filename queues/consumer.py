@@ -39,6 +39,7 @@ from queues.producer import Producer
 from shared.config import Settings
 from shared.errors import NotReadyYet, Permanent, PoisonMessage, Retryable
 from shared.logging import get_logger
+from shared.metrics import stage_metrics
 
 if TYPE_CHECKING:
     from types_aiobotocore_sqs import SQSClient
@@ -136,6 +137,7 @@ class Consumer:
         self._claim_check = claim_check
         self.config = config or ConsumerConfig()
         self.stats = ConsumerStats()
+        self._metrics = stage_metrics(kind.value)
         self._visibility_s = 30
         self._free = self.config.concurrency
         self._slot_freed = asyncio.Event()
@@ -230,6 +232,8 @@ class Consumer:
                 if len(messages) < n:
                     self._release(n - len(messages))
                 now = time.monotonic()
+                if messages:
+                    self._metrics.received(len(messages))
                 for msg in messages:
                     self.stats.received += 1
                     self._inflight[msg["MessageId"]] = _InFlight(msg["ReceiptHandle"], now + self._visibility_s)
@@ -255,7 +259,12 @@ class Consumer:
                 if envelope.kind is not self.kind:
                     raise PoisonMessage(f"message of kind {envelope.kind.value!r} on the {self.kind.value!r} queue")
                 ctx = HandlerContext(self.kind, message_id, receive_count, int(system.get("SentTimestamp", "0")) / 1000)
-                following = await self._handler(envelope, ctx)
+                self._metrics.started()
+                started = time.monotonic()
+                try:
+                    following = await self._handler(envelope, ctx)
+                finally:
+                    self._metrics.finished(time.monotonic() - started)
                 if following:
                     if self._producer is None:
                         raise RuntimeError("handler returned next messages but the consumer has no producer")
@@ -274,6 +283,7 @@ class Consumer:
                 await self._retry_later(msg, Retryable(f"{type(exc).__name__}: {exc}"), receive_count)
             else:
                 self.stats.succeeded += 1
+                self._metrics.succeeded()
                 log.debug("message_done", receive_count=receive_count)
                 self._delete_soon(message_id, msg["ReceiptHandle"])
                 if claim_key and self._claim_check is not None:
@@ -319,6 +329,7 @@ class Consumer:
         await self._sqs.delete_message(QueueUrl=self._urls.url, ReceiptHandle=msg["ReceiptHandle"])
         self._count_error(exc)
         self.stats.retried += 1
+        self._metrics.retried(type(exc).__name__)
         log.info("message_not_ready", reason=str(exc), attempt=envelope.attempt, again_in_s=min(delay, SQS_MAX_DELAY_S))
 
     async def _retry_later(self, msg: MessageTypeDef, exc: Retryable, receive_count: int) -> None:
@@ -334,6 +345,7 @@ class Consumer:
             QueueUrl=self._urls.url, ReceiptHandle=msg["ReceiptHandle"], VisibilityTimeout=delay
         )
         self.stats.retried += 1
+        self._metrics.retried(type(exc).__name__)
         log.warning(
             "message_retry_later",
             error_type=type(exc).__name__,
@@ -362,6 +374,7 @@ class Consumer:
         await self._sqs.delete_message(QueueUrl=self._urls.url, ReceiptHandle=msg["ReceiptHandle"])
         self._count_error(exc)
         self.stats.dead_lettered += 1
+        self._metrics.dead_lettered(error_type)
         log.error("message_dead_lettered", error_type=error_type, error=str(exc))
 
     def _count_error(self, exc: Exception) -> None:

@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     analysis_model: str = "gpt-4o-mini"
     pipeline_version: int = Field(default=1, ge=1, description="Bump to reprocess analyses with a new prompt/model.")
 
+    # --- Metrics --------------------------------------------------------------------------------------------
+    metrics_port: int = Field(default=9100, ge=0, le=65535, description="Worker /metrics port; 0 turns it off.")
+    emf_interval_s: float = Field(default=60, ge=0, description="EMF metric lines every N s; 0 turns them off.")
+
     # --- Logging ---------------------------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"

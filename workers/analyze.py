@@ -11,6 +11,7 @@ from queues.envelope import Envelope
 from shared.analysis import PROMPT_VERSION
 from shared.errors import Permanent
 from shared.logging import get_logger
+from shared.metrics import stage_metrics
 from shared.openai_client import Analyzer
 from shared.storage import analysis_key, analytics_key
 from shared.tracking import CallStatus
@@ -79,6 +80,7 @@ def make_analyze_handler(ctx: StageContext, analyzer: Analyzer) -> Handler:
                     "billed_audio_s": transcript.billed_seconds,
                 },
             )
+        stage_metrics("analyze").tokens(tokens)
         log.info("call_analyzed", key=key, tokens=tokens)
         return ()
 

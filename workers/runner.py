@@ -7,6 +7,8 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from prometheus_client import start_http_server
+
 from queues.claimcheck import ClaimCheck
 from queues.consumer import Consumer, ConsumerConfig, ConsumerStats, Handler
 from queues.directory import QueueDirectory
@@ -15,6 +17,7 @@ from queues.producer import Producer
 from shared.aws import AwsClients
 from shared.config import Settings
 from shared.logging import get_logger
+from shared.metrics import EmfReporter, stage_metrics
 from shared.openai_client import Analyzer, Transcriber, openai_client
 from shared.resources import DataResources
 from workers.analyze import make_analyze_handler
@@ -75,4 +78,17 @@ async def serve_stage(kind: Kind, settings: Settings) -> ConsumerStats:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     log.info("worker_starting", stage=kind.value, prefix=settings.name_prefix)
-    return await run_stage(kind, settings, stop)
+    if settings.metrics_port:
+        try:
+            start_http_server(settings.metrics_port)
+            log.info("metrics_listening", port=settings.metrics_port)
+        except OSError as exc:  # a taken port costs the metrics endpoint, not the worker
+            log.error("metrics_port_unavailable", port=settings.metrics_port, error=str(exc))
+    reporter = EmfReporter(stage_metrics(kind.value), settings.emf_interval_s) if settings.emf_interval_s else None
+    emf = asyncio.create_task(reporter.run(stop)) if reporter else None
+    try:
+        return await run_stage(kind, settings, stop)
+    finally:
+        stop.set()
+        if emf is not None:
+            await emf

@@ -14,6 +14,7 @@ from shared.audio.models import Chunk
 from shared.audio.prepare import prepare_call_audio_async
 from shared.errors import Permanent
 from shared.logging import get_logger
+from shared.metrics import stage_metrics
 from shared.openai_client import ChunkText, Transcriber
 from shared.storage import transcript_key
 from shared.tracking import CallStatus
@@ -69,6 +70,7 @@ def make_transcribe_handler(ctx: StageContext, transcriber: Transcriber) -> Hand
             )
         if not moved:
             return ()
+        stage_metrics("transcribe").billed_audio(billed)
         log.info("call_transcribed", segments=len(transcript.segments), billed_s=billed, call_s=transcript.call_seconds)
         return [
             Envelope(kind=Kind.ANALYZE, journey_id=envelope.journey_id, task_id=ref.task_id, payload=ref.model_dump())

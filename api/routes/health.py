@@ -1,8 +1,9 @@
-"""`GET /health` (liveness) and `GET /ready` (queues, tables and buckets reachable); both without a key."""
+"""`GET /health` (liveness), `GET /ready` (queues, tables, buckets reachable), `GET /metrics`; all without a key."""
 
 from __future__ import annotations
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from api.context import ctx
 from api.errors import ErrorBody, error_response
@@ -31,10 +32,17 @@ async def ready(request: web.Request) -> web.Response:
     return json_response(Ready(status="ready", checks=checks))
 
 
+async def metrics(_request: web.Request) -> web.Response:
+    """The process's Prometheus metrics (text exposition format)."""
+    body = generate_latest(REGISTRY)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
 GROUP = RouteGroup(
     "",
     [
         Route("GET", "/health", health, "health", "Liveness", "health", {200: Health}, public=True),
         Route("GET", "/ready", ready, "ready", "Readiness", "health", {200: Ready, 503: ErrorBody}, public=True),
+        Route("GET", "/metrics", metrics, "metrics", "Prometheus metrics", "health", {200: None}, public=True),
     ],
 )

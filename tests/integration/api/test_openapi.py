@@ -31,7 +31,12 @@ async def test_the_document_and_the_router_list_the_same_operations(api: Client,
         if route.resource is not None and route.method != "HEAD"
     }
     assert documented == served
-    assert len(served) == 8
+    assert {
+        ("GET", "/health"),
+        ("GET", "/metrics"),
+        ("POST", "/api/v1/journeys"),
+        ("GET", "/api/v1/calls/{task_id}"),
+    } <= served
 
 
 async def test_requests_and_responses_point_at_the_models(api: Client) -> None:

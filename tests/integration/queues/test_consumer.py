@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Sequence
 
+from prometheus_client import REGISTRY
 from types_aiobotocore_s3 import S3Client
 from types_aiobotocore_sqs import SQSClient
 
@@ -242,3 +243,33 @@ async def test_not_ready_work_is_resent_later_without_using_up_receives(
     assert all(later[2] - earlier[2] >= 0.9 for earlier, later in itertools.pairwise(seen))
     assert await depth(sqs, urls.dlq_url) == 0
     await eventually(lambda: _is_empty(sqs, urls.url))
+
+
+async def test_metrics_count_what_the_consumer_did(sqs: SQSClient, settings: Settings) -> None:
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, {"stage": "echo", **labels}) or 0.0
+
+    names = (
+        ("callpipe_messages_received_total", {}),
+        ("callpipe_messages_succeeded_total", {}),
+        ("callpipe_messages_retried_total", {"error_type": "Retryable"}),
+        ("callpipe_messages_dead_lettered_total", {"error_type": "Permanent"}),
+        ("callpipe_handler_seconds_count", {}),
+    )
+    before = [sample(name, **labels) for name, labels in names]
+    urls = await make_queue(sqs, settings.name_prefix)
+    await send(sqs, urls.url, echo("ok-1"), echo("ok-2"), echo("ok-3"), echo("flaky"), echo("bad"))
+
+    async def handler(env: Envelope, ctx: HandlerContext) -> Sequence[Envelope]:
+        if env.task_id == "bad":
+            raise Permanent("bad call")
+        if env.task_id == "flaky" and ctx.receive_count == 1:
+            raise Retryable("once")
+        return ()
+
+    config = consumer_config(settings, backoff_base_s=1)
+    async with running_consumer(sqs, urls, handler, config=config) as stats:
+        await eventually(lambda: stats.succeeded == 4 and stats.dead_lettered == 1, timeout=30)
+    after = [sample(name, **labels) for name, labels in names]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [6, 4, 1, 1, 6]
+    assert sample("callpipe_messages_in_flight") == 0

@@ -6,10 +6,12 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 from collections import Counter
 from pathlib import Path
 
+import httpx
 from types_aiobotocore_sqs import SQSClient
 
 from queues.bootstrap import bootstrap
@@ -79,9 +81,13 @@ async def test_sigterm_mid_work_loses_nothing_and_duplicates_nothing(sqs: SQSCli
 
     # Released messages are visible at once (the echo queue's visibility timeout is 30 s; the second run must not
     # have to wait for it), and everything the first worker finished was deleted.
-    second = await Worker(settings, CALLPIPE_CONSUMER_CONCURRENCY="6").start()
+    metrics_port = free_port()
+    second = await Worker(settings, CALLPIPE_CONSUMER_CONCURRENCY="6", CALLPIPE_METRICS_PORT=str(metrics_port)).start()
     await eventually(lambda: len(first.echoed()) + len(second.echoed()) >= len(texts), timeout=20)
     await eventually(lambda: _empty(sqs, urls.url))
+    async with httpx.AsyncClient() as http:
+        exposed = (await http.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+    assert f'callpipe_messages_succeeded_total{{stage="echo"}} {float(len(second.echoed()))}' in exposed
     assert await second.terminate() == 0
 
     counts = Counter(first.echoed() + second.echoed())
@@ -92,6 +98,12 @@ async def test_sigterm_mid_work_loses_nothing_and_duplicates_nothing(sqs: SQSCli
 
 async def _empty(sqs: SQSClient, url: str) -> bool:
     return await depth(sqs, url) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def test_the_worker_command_is_installed() -> None:
