@@ -32,19 +32,16 @@ def _org(ctx: ApiContext, requested: str | None) -> str:
 
 
 def check_supported(ctx: ApiContext, body: JourneyCreate) -> None:
-    """Refuse, before any write, what validates but cannot be done (422 version, 501 reprocess window)."""
+    """Refuse, before any write, what validates but cannot be done (422: a reprocess version not newer)."""
     req = body.root
     _org(ctx, req.org_id)
-    if isinstance(req, ReprocessJourneyCreate):
-        if req.pipeline_version <= ctx.settings.pipeline_version:
-            raise ApiError(
-                422,
-                "validation_failed",
-                f"`pipeline_version` must be greater than the current {ctx.settings.pipeline_version}",
-                [{"loc": ["pipeline_version"], "msg": "not newer than the current version", "type": "value_error"}],
-            )
-        if req.window is not None:
-            raise ApiError(501, "not_implemented", "reprocessing a window is not implemented yet; give `task_ids`")
+    if isinstance(req, ReprocessJourneyCreate) and req.pipeline_version <= ctx.settings.pipeline_version:
+        raise ApiError(
+            422,
+            "validation_failed",
+            f"`pipeline_version` must be greater than the current {ctx.settings.pipeline_version}",
+            [{"loc": ["pipeline_version"], "msg": "not newer than the current version", "type": "value_error"}],
+        )
 
 
 async def _start(ctx: ApiContext, body: JourneyCreate, journey_id: str | None, created_by: str) -> Journey:
@@ -77,7 +74,20 @@ async def _start(ctx: ApiContext, body: JourneyCreate, journey_id: str | None, c
                 journey_id=journey_id,
             ),
         )
-    assert req.task_ids is not None  # check_supported refused the window form
+    if req.task_ids is None:
+        assert req.window is not None
+        return await start_journey(
+            ctx.journeys,
+            ctx.producer,
+            JourneyRequest(
+                org,
+                from_ms=_ms(req.window.from_),
+                to_ms=_ms(req.window.to),
+                created_by=created_by,
+                reprocess_version=req.pipeline_version,
+                journey_id=journey_id,
+            ),
+        )
     journey = await start_reprocess(
         ctx.dynamodb,
         ctx.journeys,

@@ -34,6 +34,7 @@ class JourneyRequest:
     retry_failed: bool = False
     pipeline_version: int = 1
     journey_id: str | None = None
+    reprocess_version: int | None = None  # a window to re-analyse at this pipeline version (REPROCESS journey)
 
 
 def _poll_payload(req: JourneyRequest) -> dict[str, object]:
@@ -41,19 +42,24 @@ def _poll_payload(req: JourneyRequest) -> dict[str, object]:
         return {"org_id": req.org_id, "task_ids": list(req.task_ids)}
     if req.from_ms is None or req.to_ms is None or req.from_ms >= req.to_ms:
         raise ValueError("a journey needs task ids or a window with from < to")
-    return {"org_id": req.org_id, "from_ms": req.from_ms, "to_ms": req.to_ms}
+    window: dict[str, object] = {"org_id": req.org_id, "from_ms": req.from_ms, "to_ms": req.to_ms}
+    if req.reprocess_version is not None:
+        window["reprocess_version"] = req.reprocess_version
+    return window
 
 
 async def start_journey(journeys: JourneyStore, producer: Producer, req: JourneyRequest) -> Journey:
     """Create the journey (RUNNING, one PENDING poll window) and send its first poll message."""
     payload = _poll_payload(req)
     kind = JourneyKind.TASKS if req.task_ids else JourneyKind.WINDOW
+    if req.reprocess_version is not None:
+        kind = JourneyKind.REPROCESS
     journey = Journey.new(
         kind,
         payload,
         org_id=req.org_id,
         created_by=req.created_by,
-        pipeline_version=req.pipeline_version,
+        pipeline_version=req.reprocess_version or req.pipeline_version,
         retry_failed=req.retry_failed,
     )
     if req.journey_id:

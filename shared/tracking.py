@@ -252,29 +252,33 @@ class TrackingTable:
             "ExpressionAttributeValues": attr_values,
         }
 
-    async def reopen_for_analysis(self, org_id: str, task_id: str, journey_id: str, pipeline_version: int) -> bool:
-        """Reprocessing with a new prompt/model: an ANALYZED row of an older `pipeline_version` goes back to
-        TRANSCRIBED (its transcript is kept, nothing is deleted); False if it is not analysed or already that new."""
+    def reopen_update(self, org_id: str, task_id: str, journey_id: str, pipeline_version: int) -> dict[str, Any]:
+        """Reprocessing with a new prompt/model: the conditional Update that sends an ANALYZED row of an older
+        `pipeline_version` back to TRANSCRIBED (its transcript is kept, nothing is deleted), for a transaction."""
         now = time.time()
+        return {
+            "TableName": self.table,
+            "Key": tracking_key(org_id, task_id),
+            "UpdateExpression": (
+                "SET #status = :transcribed, journey_id = :journey, pipeline_version = :v, "
+                "lease_stage = :stage, lease_until = :now, updated_at = :now"
+            ),
+            "ConditionExpression": "#status = :analyzed AND pipeline_version < :v",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":transcribed": {"S": CallStatus.TRANSCRIBED.value},
+                ":analyzed": {"S": CallStatus.ANALYZED.value},
+                ":journey": {"S": journey_id},
+                ":v": {"N": str(pipeline_version)},
+                ":stage": {"S": "reprocess"},
+                ":now": {"N": f"{now:.3f}"},
+            },
+        }
+
+    async def reopen_for_analysis(self, org_id: str, task_id: str, journey_id: str, pipeline_version: int) -> bool:
+        """Apply `reopen_update` alone; False if the call is not analysed or already at that version."""
         try:
-            await self._ddb.update_item(
-                TableName=self.table,
-                Key=tracking_key(org_id, task_id),
-                UpdateExpression=(
-                    "SET #status = :transcribed, journey_id = :journey, pipeline_version = :v, "
-                    "lease_stage = :stage, lease_until = :now, updated_at = :now"
-                ),
-                ConditionExpression="#status = :analyzed AND pipeline_version < :v",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":transcribed": {"S": CallStatus.TRANSCRIBED.value},
-                    ":analyzed": {"S": CallStatus.ANALYZED.value},
-                    ":journey": {"S": journey_id},
-                    ":v": {"N": str(pipeline_version)},
-                    ":stage": {"S": "reprocess"},
-                    ":now": {"N": f"{now:.3f}"},
-                },
-            )
+            await self._ddb.update_item(**self.reopen_update(org_id, task_id, journey_id, pipeline_version))
         except self._ddb.exceptions.ConditionalCheckFailedException:
             return False
         return True

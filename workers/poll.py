@@ -30,6 +30,7 @@ class PollPayload(BaseModel):
     to_ms: int | None = Field(default=None, ge=0)
     task_ids: list[str] | None = Field(default=None, min_length=1, max_length=10_000)
     not_before_ms: int | None = None
+    reprocess_version: int | None = Field(default=None, ge=2, description="re-analyse the window's calls")
 
     @model_validator(mode="after")
     def _window_or_tasks(self) -> PollPayload:
@@ -95,6 +96,19 @@ async def _poll(ctx: StageContext, journey: Journey, p: PollPayload, attempt: in
     unknown = 0
     counts = {"claimed": 0, "skipped": 0, "duplicate": 0, "seen_before": 0}
     async for task_id, facts in _discover(ctx, p):
+        if p.reprocess_version is not None:
+            outcome = await _reopen(ctx, journey, p.org_id, task_id, p.reprocess_version)
+            counts[outcome] += 1
+            if outcome == "claimed":
+                following.append(
+                    Envelope(
+                        kind=Kind.ANALYZE,
+                        journey_id=journey.id,
+                        task_id=task_id,
+                        payload={"org_id": p.org_id, "task_id": task_id},
+                    )
+                )
+            continue
         reason: str | None = None
         capture = facts.get("capture_requested")
         ended = facts.get("ended_ms") or p.to_ms or now_ms
@@ -203,3 +217,25 @@ async def _claim(
         [{"Put": duplicate}, {"Update": ctx.journeys.counter_update(journey.id, "poll", skipped_duplicate=1)}],
     )
     return "duplicate" if counted else "seen_before"
+
+
+async def _reopen(ctx: StageContext, journey: Journey, org_id: str, task_id: str, version: int) -> str:
+    """Reprocess one call of a window: reopen it for analysis at `version` (or record it skipped), once per journey."""
+    job = ctx.journeys.job_put(journey.id, task_id, "queued")
+    job["ConditionExpression"] = "attribute_not_exists(pk)"
+    reopened = await transact(
+        ctx.dynamodb,
+        [
+            {"Update": ctx.tracking.reopen_update(org_id, task_id, journey.id, version)},
+            {"Put": job},
+            {"Update": ctx.journeys.counter_update(journey.id, "poll", queued=1)},
+        ],
+    )
+    if reopened:
+        return "claimed"
+    skip = ctx.journeys.job_put(journey.id, task_id, "skipped", reason=f"not analysed, or already at version {version}")
+    skip["ConditionExpression"] = "attribute_not_exists(pk)"
+    counted = await transact(
+        ctx.dynamodb, [{"Put": skip}, {"Update": ctx.journeys.counter_update(journey.id, "poll", skipped=1)}]
+    )
+    return "skipped" if counted else "seen_before"
