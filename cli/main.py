@@ -1,4 +1,4 @@
-"""`callpipe` subcommands: api, worker, bootstrap, journey, dev, demo, local-aws, simulator, openai-fake."""
+"""`callpipe` subcommands: api, worker, bootstrap, journey, dlq, dev, demo, local-aws, simulator, openai-fake."""
 
 from __future__ import annotations
 
@@ -90,6 +90,12 @@ def _cmd_journey(args: argparse.Namespace) -> int:
     return asyncio.run(run(args, _settings()))
 
 
+def _cmd_dlq(args: argparse.Namespace) -> int:
+    from cli.dlq import run
+
+    return asyncio.run(run(args, _settings()))
+
+
 def _cmd_api(args: argparse.Namespace) -> int:
     from api.server import run_api
 
@@ -150,6 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     journey = sub.add_parser("journey", help="start a journey or show its status")
     configure_journey(journey)
     journey.set_defaults(func=_cmd_journey)
+
+    from cli.dlq import configure as configure_dlq
+
+    dlq = sub.add_parser("dlq", help="inspect a stage's dead-letter queue or replay it to the stage")
+    configure_dlq(dlq)
+    dlq.set_defaults(func=_cmd_dlq)
 
     api = sub.add_parser("api", help="serve the journey API until SIGTERM")
     api.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a container's port is published by its platform
