@@ -176,4 +176,35 @@ if CALLPIPE_NAME_PREFIX="$prefix-absent" CALLPIPE_LOG_FORMAT=console timeout 300
 fi
 say "bootstrap --verify: Terraform and the code agree (and a missing deployment is reported)"
 
+# A worker run on what Terraform created: a message the fetch stage cannot read must reach the fetch DLQ that
+# Terraform wired up, with the reason the worker gives.
+VENV_BIN="$(cd "$VENV/bin" && pwd)" "$VENV/bin/python" - "$prefix" <<'PY' || die "worker run against the Terraform resources"
+import os, signal, subprocess, sys, time
+
+import boto3
+
+prefix = sys.argv[1]
+sqs = boto3.client("sqs")
+queue = sqs.get_queue_url(QueueName=f"{prefix}-fetch")["QueueUrl"]
+dlq = sqs.get_queue_url(QueueName=f"{prefix}-fetch-dlq")["QueueUrl"]
+sqs.send_message(QueueUrl=queue, MessageBody="not an envelope")
+env = {**os.environ, "CALLPIPE_NAME_PREFIX": prefix, "CALLPIPE_CONSUMER_WAIT_TIME_S": "1", "CALLPIPE_METRICS_PORT": "0"}
+worker = subprocess.Popen([os.path.join(os.environ["VENV_BIN"], "callpipe"), "worker", "--stage", "fetch"], env=env)
+try:
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        got = sqs.receive_message(QueueUrl=dlq, MessageAttributeNames=["All"], WaitTimeSeconds=1).get("Messages", [])
+        if got:
+            reason = got[0]["MessageAttributes"]["error_type"]["StringValue"]
+            assert reason == "PoisonMessage", reason
+            print(f"worker dead-lettered a poison message into {prefix}-fetch-dlq ({reason})")
+            break
+    else:
+        sys.exit("the worker did not dead-letter the poison message within 60 s")
+finally:
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=60) == 0, "the worker did not stop cleanly on SIGTERM"
+PY
+say "worker run: callpipe worker --stage fetch used the Terraform-made queue and DLQ"
+
 say "infra-check passed in $((SECONDS - started)) s"
