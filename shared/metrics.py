@@ -36,7 +36,9 @@ TOKENS = Counter("callpipe_llm_tokens_total", "LLM tokens used by analyses", ["s
 @dataclass
 class _Interval:
     counts: dict[str, float] = field(default_factory=dict)
-    latencies_ms: list[float] = field(default_factory=list)
+    latency_n: int = 0
+    latency_sum_ms: float = 0.0
+    latency_max_ms: float = 0.0
 
 
 class StageMetrics:
@@ -45,24 +47,32 @@ class StageMetrics:
     def __init__(self, stage: str) -> None:
         self.stage = stage
         self._interval = _Interval()
+        # The per-message series, resolved once: `labels()` takes a lock and a dict lookup on every call.
+        self._received = RECEIVED.labels(stage)
+        self._succeeded = SUCCEEDED.labels(stage)
+        self._in_flight = IN_FLIGHT.labels(stage)
+        self._latency = LATENCY.labels(stage)
 
     def _add(self, name: str, amount: float = 1) -> None:
         self._interval.counts[name] = self._interval.counts.get(name, 0) + amount
 
     def received(self, n: int = 1) -> None:
-        RECEIVED.labels(self.stage).inc(n)
+        self._received.inc(n)
         self._add("Received", n)
 
     def started(self) -> None:
-        IN_FLIGHT.labels(self.stage).inc()
+        self._in_flight.inc()
 
     def finished(self, seconds: float) -> None:
-        IN_FLIGHT.labels(self.stage).dec()
-        LATENCY.labels(self.stage).observe(seconds)
-        self._interval.latencies_ms.append(seconds * 1000)
+        self._in_flight.dec()
+        self._latency.observe(seconds)
+        interval = self._interval
+        interval.latency_n += 1
+        interval.latency_sum_ms += seconds * 1000
+        interval.latency_max_ms = max(interval.latency_max_ms, seconds * 1000)
 
     def succeeded(self) -> None:
-        SUCCEEDED.labels(self.stage).inc()
+        self._succeeded.inc()
         self._add("Succeeded")
 
     def retried(self, error_type: str) -> None:
@@ -84,13 +94,15 @@ class StageMetrics:
     def emf_record(self) -> dict[str, object] | None:
         """The EMF document of the interval since the last call (None if nothing happened), and a new interval."""
         interval, self._interval = self._interval, _Interval()
-        if not interval.counts and not interval.latencies_ms:
+        if not interval.counts and not interval.latency_n:
             return None
         values: dict[str, object] = dict(interval.counts)
         units = {name: "Seconds" if name == "BilledAudioSeconds" else "Count" for name in interval.counts}
-        if interval.latencies_ms:
-            values["HandlerLatency"] = interval.latencies_ms  # EMF accepts a list of values for one metric
-            units["HandlerLatency"] = "Milliseconds"
+        if interval.latency_n:
+            # Average and maximum rather than every value: an EMF metric takes at most 100 values per line.
+            values["HandlerLatencyAvg"] = round(interval.latency_sum_ms / interval.latency_n, 3)
+            values["HandlerLatencyMax"] = round(interval.latency_max_ms, 3)
+            units["HandlerLatencyAvg"] = units["HandlerLatencyMax"] = "Milliseconds"
         return {
             "_aws": {
                 "Timestamp": int(time.time() * 1000),

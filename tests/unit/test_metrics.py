@@ -29,7 +29,8 @@ def test_an_interval_becomes_one_emf_line_and_an_idle_one_none() -> None:
         "Succeeded": "Count",
         "DeadLettered": "Count",
         "BilledAudioSeconds": "Seconds",
-        "HandlerLatency": "Milliseconds",
+        "HandlerLatencyAvg": "Milliseconds",
+        "HandlerLatencyMax": "Milliseconds",
     }
     assert (record["Stage"], record["Received"], record["Succeeded"], record["BilledAudioSeconds"]) == (
         "unit-emf",
@@ -37,4 +38,4 @@ def test_an_interval_becomes_one_emf_line_and_an_idle_one_none() -> None:
         1,
         12.5,
     )
-    assert record["HandlerLatency"] == [100.0, 200.0]
+    assert (record["HandlerLatencyAvg"], record["HandlerLatencyMax"]) == (150.0, 200.0)
