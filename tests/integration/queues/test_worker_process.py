@@ -15,7 +15,7 @@ import httpx
 from types_aiobotocore_sqs import SQSClient
 
 from queues.bootstrap import bootstrap
-from queues.directory import QueueDirectory
+from queues.directory import QueueDirectory, QueueUrls
 from queues.envelope import Envelope, Kind
 from shared.config import Settings
 from tests.helpers import depth, eventually, settings_env
@@ -54,6 +54,11 @@ class Worker:
     def echoed(self) -> list[str]:
         return [str(line["text"]) for line in self.lines if line.get("event") == "echo"]
 
+    def kill(self) -> None:
+        """Make sure no worker outlives its test (a failed assertion would otherwise leave it running)."""
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+
     async def terminate(self) -> int:
         assert self.proc
         self.proc.send_signal(signal.SIGTERM)
@@ -71,8 +76,23 @@ async def test_sigterm_mid_work_loses_nothing_and_duplicates_nothing(sqs: SQSCli
         env = Envelope(kind=Kind.ECHO, journey_id="j-sigterm", payload={"text": text, "delay_s": 1.0})
         await sqs.send_message(QueueUrl=urls.url, MessageBody=env.to_body())
 
+    workers: list[Worker] = []
+    try:
+        await _sigterm_scenario(sqs, settings, urls, texts, workers)
+    finally:
+        for worker in workers:
+            worker.kill()
+
+
+async def _sigterm_scenario(
+    sqs: SQSClient, settings: Settings, urls: QueueUrls, texts: list[str], workers: list[Worker]
+) -> None:
     # First worker: 3 at a time, and a grace period shorter than a handler, so SIGTERM catches handlers mid-work.
-    first = await Worker(settings, CALLPIPE_CONSUMER_CONCURRENCY="3", CALLPIPE_CONSUMER_GRACE_PERIOD_S="0.2").start()
+    first = Worker(
+        settings, CALLPIPE_CONSUMER_CONCURRENCY="3", CALLPIPE_CONSUMER_GRACE_PERIOD_S="0.2", CALLPIPE_METRICS_PORT="0"
+    )
+    workers.append(first)
+    await first.start()
     await eventually(lambda: len(first.echoed()) >= 3, timeout=30)
     await asyncio.sleep(0.5)  # land the signal in the middle of the next handlers' 1 s of work
     assert await first.terminate() == 0
@@ -82,7 +102,9 @@ async def test_sigterm_mid_work_loses_nothing_and_duplicates_nothing(sqs: SQSCli
     # Released messages are visible at once (the echo queue's visibility timeout is 30 s; the second run must not
     # have to wait for it), and everything the first worker finished was deleted.
     metrics_port = free_port()
-    second = await Worker(settings, CALLPIPE_CONSUMER_CONCURRENCY="6", CALLPIPE_METRICS_PORT=str(metrics_port)).start()
+    second = Worker(settings, CALLPIPE_CONSUMER_CONCURRENCY="6", CALLPIPE_METRICS_PORT=str(metrics_port))
+    workers.append(second)
+    await second.start()
     await eventually(lambda: len(first.echoed()) + len(second.echoed()) >= len(texts), timeout=20)
     await eventually(lambda: _empty(sqs, urls.url))
     async with httpx.AsyncClient() as http:
