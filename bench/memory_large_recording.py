@@ -81,6 +81,7 @@ async def main(args: argparse.Namespace) -> None:
     configure_logging("WARNING", "json")
     sim_script.CODE_DIGITS = 4  # see the docstring: more than 1000 utterances in one call
     config = long_call_config(args.hours * 3600)
+    baseline_mb, baseline_maxrss_mb = baseline_rss_mb()
     started = time.perf_counter()
     async with services(config) as svc:
         (call,) = svc.sim.state.calls.values()
@@ -91,23 +92,26 @@ async def main(args: argparse.Namespace) -> None:
             stage_lease_s=3600,
         )
         settings = Settings(**fields)
-        async with (
-            Observer(settings) as obs,
-            run_stages((Kind.POLL, Kind.ANALYZE), settings),
-            MeasuredWorkers((Kind.FETCH, Kind.TRANSCRIBE), fields, stop_after={"transcribe": 1}) as workers,
-        ):
-            journey = await obs.start(config.org_id, from_ms=config.window_start_ms or 0, to_ms=int(time.time() * 1000))
-            if not await workers.exited(args.timeout):
-                raise SystemExit(f"the call was not transcribed within {args.timeout:.0f} s")
-            report = await workers.finish()
-            row = await obs.tracking.get(config.org_id, call.task_id)
-            assert row is not None and row.status in (CallStatus.TRANSCRIBED, CallStatus.ANALYZED), row
-
-            await obs.wait_count(journey.id, "transcribe", "done", 1, limit_s=10)
-            status = await obs.status(journey.id)
+        async with Observer(settings) as obs:
+            # The same workers told to stop at once: clients opened, queues looked up, no message received.
+            async with MeasuredWorkers((Kind.FETCH, Kind.TRANSCRIBE), fields) as idle_workers:
+                idle = await idle_workers.finish()
+            async with (
+                run_stages((Kind.POLL, Kind.ANALYZE), settings),
+                MeasuredWorkers((Kind.FETCH, Kind.TRANSCRIBE), fields, stop_after={"transcribe": 1}) as workers,
+            ):
+                journey = await obs.start(
+                    config.org_id, from_ms=config.window_start_ms or 0, to_ms=int(time.time() * 1000)
+                )
+                if not await workers.exited(args.timeout):
+                    raise SystemExit(f"the call was not transcribed within {args.timeout:.0f} s")
+                report = await workers.finish()
+                row = await obs.tracking.get(config.org_id, call.task_id)
+                assert row is not None and row.status in (CallStatus.TRANSCRIBED, CallStatus.ANALYZED), row
+                await obs.wait_count(journey.id, "transcribe", "done", 1, limit_s=10)
+                status = await obs.status(journey.id)
         stats = svc.fake.stats
     elapsed = time.perf_counter() - started
-    baseline_mb, baseline_maxrss_mb = baseline_rss_mb()
 
     recording_bytes = sum(int(r["bytes"]) for r in row.recording_keys)
     (fetch_start, fetch_end, fetch_hwm_kb), *_ = report.runs["fetch"]
@@ -118,23 +122,25 @@ async def main(args: argparse.Namespace) -> None:
         f"call {call.task_id}: {length_s:.0f} s ({length_s / 3600:.2f} h) stereo {config.sample_rate} Hz, "
         f"{len(call.recordings[0].script.turns)} utterances"
     )
+    phases = {label: seconds for label, (_, seconds) in report.phases.get("transcribe", {}).items()}
     print(
         f"fetch: {fetch_end - fetch_start:.1f} s (captures query, stream {recording_bytes / 1e6:.1f} MB into S3 by "
-        f"multipart); peak RSS by its end {fetch_hwm_kb / 1024:.1f} MB"
+        f"multipart)"
     )
     print(
-        f"transcribe: {transcribe_end - transcribe_start:.1f} s (S3 → temp file, decode/trim/encode, "
-        f"{stats.requests['/v1/audio/transcriptions']} chunk uploads, billed {billed:.0f} s = "
-        f"{billed / length_s:.3f} x the call); peak RSS by its end {transcribe_hwm_kb / 1024:.1f} MB"
+        f"transcribe: {transcribe_end - transcribe_start:.1f} s (S3 → temp file {phases.get('s3.GetObject', 0):.1f} s, "
+        f"decode/trim/encode {phases.get('audio_prep', 0):.1f} s, {stats.requests['/v1/audio/transcriptions']} "
+        f"chunk uploads to the fake; billed {billed:.0f} s = {billed / length_s:.3f} x the call)"
     )
     print(f"failures in the measured process: {report.failures}; whole run {elapsed:.0f} s")
     print(
-        f"baseline_rss_mb={baseline_mb:.1f} (fresh interpreter importing the worker's modules) "
-        f"peak_over_baseline_mb={report.peak_rss_mb - baseline_mb:.1f}"
+        f"peak RSS (VmHWM) of the measured process: {baseline_mb:.1f} MB after importing the worker's modules "
+        f"(baseline, a fresh interpreter); {idle.peak_rss_mb:.1f} MB with both stages' clients open (idle); "
+        f"{fetch_hwm_kb / 1024:.1f} MB by the end of fetch; {transcribe_hwm_kb / 1024:.1f} MB by the end of transcribe"
     )
     print(
-        f"ru_maxrss (not used, inherits the parent's high-water mark at exec): measured process "
-        f"{report.ru_maxrss_kb / 1024:.0f} MB, baseline {baseline_maxrss_mb:.0f} MB"
+        f"baseline_rss_mb={baseline_mb:.1f} peak_over_baseline_mb={report.peak_rss_mb - baseline_mb:.1f} "
+        f"(ru_maxrss, not used: measured {report.ru_maxrss_kb / 1024:.0f} MB, baseline {baseline_maxrss_mb:.0f} MB)"
     )
     print(f"recording_mb={recording_bytes / 1e6:.1f} peak_rss_mb={report.peak_rss_mb:.1f}")
 
@@ -144,5 +150,5 @@ if __name__ == "__main__":
     parser.add_argument("--hours", type=float, default=2.0, help="length of the simulated call (default 2)")
     parser.add_argument("--concurrency", type=int, default=10, help="CALLPIPE_CONSUMER_CONCURRENCY of the workers")
     parser.add_argument("--transcription-concurrency", type=int, default=4, help="CALLPIPE_TRANSCRIPTION_CONCURRENCY")
-    parser.add_argument("--timeout", type=float, default=170, help="seconds to wait for the call to be transcribed")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the call to be transcribed")
     asyncio.run(main(parser.parse_args()))
