@@ -64,7 +64,6 @@ _RANK = {
     CallStatus.FAILED: 9,
     CallStatus.SKIPPED: 9,
 }
-TERMINAL = frozenset({CallStatus.ANALYZED, CallStatus.FAILED, CallStatus.SKIPPED})
 
 
 class Begin(StrEnum):

@@ -8,8 +8,6 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
-import httpx
-
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -58,10 +56,6 @@ class LocalAws:
         assert isinstance(host, str)
         self.endpoint = f"http://{host}:{port}"
         return self
-
-    def reset(self) -> None:
-        """Forget every resource (moto's reset API)."""
-        httpx.post(f"{self.endpoint}/moto-api/reset", timeout=10).raise_for_status()
 
     def stop(self) -> None:
         """Stop serving."""
