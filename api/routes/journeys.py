@@ -87,7 +87,7 @@ GROUP = RouteGroup(
             "createJourney",
             "Start a journey",
             "journeys",
-            {202: JourneyOut, 400: ErrorBody, 409: ErrorBody, 413: ErrorBody, 422: ErrorBody, 501: ErrorBody},
+            {202: JourneyOut, 400: ErrorBody, 409: ErrorBody, 413: ErrorBody, 422: ErrorBody},
             body=JourneyCreate,
             headers={HEADER: _IDEMPOTENCY_DOC},
         ),

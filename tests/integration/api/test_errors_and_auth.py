@@ -113,15 +113,17 @@ async def test_too_many_task_ids_is_422(booted: Any) -> None:
         assert error["details"][0]["loc"] == ["tasks", "task_ids"]
 
 
-async def test_an_old_pipeline_version_is_422_and_a_reprocess_window_501(api: Client) -> None:
+async def test_an_old_pipeline_version_is_422_and_a_reprocess_window_starts_a_poll(api: Client) -> None:
     old = {"kind": "reprocess", "pipeline_version": 1, "task_ids": ["t1"]}
     assert (await error_of(await api.post("/api/v1/journeys", json=old, headers=AUTH), 422))["details"][0]["loc"] == [
         "pipeline_version"
     ]
     window = {"kind": "reprocess", "pipeline_version": 2, "window": {"from": WINDOW["from"], "to": WINDOW["to"]}}
-    assert (await error_of(await api.post("/api/v1/journeys", json=window, headers=AUTH), 501))[
-        "code"
-    ] == "not_implemented"
+    resp = await api.post("/api/v1/journeys", json=window, headers=AUTH)
+    assert resp.status == 202, await resp.text()
+    journey = await resp.json()
+    assert (journey["kind"], journey["pipeline_version"]) == ("reprocess", 2)
+    assert journey["params"]["reprocess_version"] == 2
 
 
 async def test_an_invalid_idempotency_key_is_422(api: Client) -> None:
