@@ -123,13 +123,14 @@ async def main(args: argparse.Namespace) -> None:
         f"{len(call.recordings[0].script.turns)} utterances"
     )
     phases = {label: seconds for label, (_, seconds) in report.phases.get("transcribe", {}).items()}
+    download_s, prep_s = phases.get("s3.download_to_file", 0.0), phases.get("audio_prep", 0.0)
     print(
         f"fetch: {fetch_end - fetch_start:.1f} s (captures query, stream {recording_bytes / 1e6:.1f} MB into S3 by "
         f"multipart)"
     )
     print(
-        f"transcribe: {transcribe_end - transcribe_start:.1f} s (S3 → temp file {phases.get('s3.GetObject', 0):.1f} s, "
-        f"decode/trim/encode {phases.get('audio_prep', 0):.1f} s, {stats.requests['/v1/audio/transcriptions']} "
+        f"transcribe: {transcribe_end - transcribe_start:.1f} s (S3 → temp file {download_s:.1f} s, "
+        f"decode/trim/encode {prep_s:.1f} s, {stats.requests['/v1/audio/transcriptions']} "
         f"chunk uploads to the fake; billed {billed:.0f} s = {billed / length_s:.3f} x the call)"
     )
     print(f"failures in the measured process: {report.failures}; whole run {elapsed:.0f} s")

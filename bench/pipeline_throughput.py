@@ -14,7 +14,8 @@ OpenAI latency (tens of seconds per chunk) is the longest of any stage and it is
 (decode, VAD, Opus encode) — so its slots are what a deployment has to size. `--stages fetch,transcribe,analyze`
 runs the three call stages in one process instead. Each consumer has CALLPIPE_CONSUMER_CONCURRENCY (`--concurrency`)
 handler slots; `--transcription-concurrency` defaults to 2 x that, so both channels of every call in a slot can be
-in flight and the consumer's slots, not the transcriber's semaphore, bound the stage.
+in flight and the consumer's slots, not the transcriber's semaphore, bound the stage (with the shipped default of 4,
+a transcribe process has at most 2 stereo calls at OpenAI whatever its consumer concurrency).
 
 * calls_s: calls ÷ span of the last measured stage (its first handler start → its last handler end, so one ramp-up
   latency is inside the span, as Little's law counts it; upstream stages filling the pipe are not).
@@ -22,8 +23,15 @@ in flight and the consumer's slots, not the transcriber's semaphore, bound the s
   fetch (1 captures query + 1 download) x wxcc delay; transcribe 1 x openai delay (both channels concurrently);
   analyze 1 x openai delay. Everything else a handler does (DynamoDB, S3, SQS, audio CPU, the captures batcher's
   ≤ 50 ms wait) is overhead the ratio exposes.
-* per stage: measured handler latency (mean), busy slots (Σ handler time ÷ span: Little's L), and CPU seconds of the
-  measured process and of this one (moto, simulator, fake) over the measured span.
+* diagnosis, per stage: handler latency (mean, vs the fixed part), busy slots (Σ handler time ÷ span: Little's L, vs
+  the concurrency), where a handler's time goes (the awaits it spends it in: AWS calls by operation, OpenAI requests,
+  audio preparation, WXCC); and the measured process's CPU per call, whose inverse is what one process (one core
+  under the GIL) can do at most, next to the CPU of the services (moto, simulator, fake) on the same cores.
+
+The services run outside the measured process: moto as its own `callpipe local-aws` process (`--no-aws-process`: a
+thread of this one), the simulator and the fake on this process's event loop (the fake reads scripts from the
+simulator's state, see `stack.services`). Their latency and CPU are part of what the worker waits for, so on a small
+machine the figures also depend on its load (printed).
 
 Last line: calls_s=… bound_calls_s=… ratio=…
 """

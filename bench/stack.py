@@ -20,6 +20,7 @@ import json
 import os
 import resource
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -276,7 +277,7 @@ WORKER_CODE = (
     + """
 import contextvars, functools
 import aiobotocore.client
-import shared.openai_client, shared.wxcc.batcher, shared.wxcc.client, workers.fetch, workers.transcribe
+import shared.openai_client, shared.storage, shared.wxcc.batcher, shared.wxcc.client, workers.fetch, workers.transcribe
 
 spec = json.loads(sys.argv[1])
 configure_logging("WARNING", "json")
@@ -317,6 +318,7 @@ timed(workers.transcribe, "prepare_call_audio_async", "audio_prep")
 timed(shared.wxcc.batcher.CapturesBatcher, "get", "wxcc.captures_batched")
 timed(shared.wxcc.client.WxccClient, "request", "wxcc.request")
 timed(workers.fetch, "_store", "fetch.download_to_s3")
+timed(shared.storage.Storage, "download_to", "s3.download_to_file")
 
 original = runner.stage_handler
 
@@ -401,8 +403,12 @@ class MeasuredWorkers:
     def __init__(self, kinds: Iterable[Kind], fields: dict[str, Any], stop_after: dict[str, int] | None = None):
         self._spec = {"settings": fields, "kinds": [k.value for k in kinds], "stop_after": stop_after or {}}
         self._proc: asyncio.subprocess.Process | None = None
+        self._stderr = -1
 
     async def __aenter__(self) -> MeasuredWorkers:
+        # stderr goes to a file, not a pipe: a chatty worker must never block on a full pipe nobody reads.
+        self._stderr, path = tempfile.mkstemp(prefix="callpipe-bench-worker-", suffix=".log")
+        os.unlink(path)
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
@@ -410,7 +416,7 @@ class MeasuredWorkers:
             json.dumps(self._spec),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+            stderr=self._stderr,
         )
         return self
 
@@ -418,6 +424,7 @@ class MeasuredWorkers:
         if self._proc is not None and self._proc.returncode is None:
             self._proc.kill()
             await self._proc.wait()
+        os.close(self._stderr)
 
     async def exited(self, limit_s: float) -> bool:
         """Wait up to `limit_s` for the process to end by itself (a `stop_after` reached)."""
@@ -438,12 +445,13 @@ class MeasuredWorkers:
                 self._proc.stdin.close()
             except (BrokenPipeError, ConnectionResetError):
                 pass
-        out, err = await asyncio.wait_for(self._proc.communicate(), limit_s)
+        out, _ = await asyncio.wait_for(self._proc.communicate(), limit_s)
+        size = os.lseek(self._stderr, 0, os.SEEK_END)
+        err = os.pread(self._stderr, size, 0).decode(errors="replace")
         lines = out.decode().strip().splitlines()
         if self._proc.returncode != 0 or not lines:
-            raise RuntimeError(f"measured workers exited {self._proc.returncode}:\n{err.decode()[-3000:]}")
-        report = json.loads(lines[-1])
-        return WorkerReport(**report, stderr=err.decode())
+            raise RuntimeError(f"measured workers exited {self._proc.returncode}:\n{err[-3000:]}")
+        return WorkerReport(**json.loads(lines[-1]), stderr=err)
 
 
 def baseline_rss_mb() -> tuple[float, float]:
