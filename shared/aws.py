@@ -16,6 +16,16 @@ if TYPE_CHECKING:
     from types_aiobotocore_sqs import SQSClient
 
 
+_SESSIONS: dict[str, aioboto3.Session] = {}
+
+
+def _session(region: str) -> aioboto3.Session:
+    """One session per region and process: each session loads its own service models (~12 MB for S3 alone)."""
+    if region not in _SESSIONS:
+        _SESSIONS[region] = aioboto3.Session(region_name=region)
+    return _SESSIONS[region]
+
+
 class AwsClients:
     """Opens AWS clients against the endpoint the settings name (LocalStack, moto or real AWS).
 
@@ -24,7 +34,7 @@ class AwsClients:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._session = aioboto3.Session(region_name=settings.aws_region)
+        self._session = _session(settings.aws_region)
         self._config = Config(
             retries={"mode": "standard", "max_attempts": settings.aws_max_attempts},
             max_pool_connections=settings.aws_max_pool_connections,

@@ -88,7 +88,9 @@ class Settings(BaseSettings):
     stage_lease_s: int = Field(default=900, ge=10, description="How long a stage owns a call before takeover.")
     transcription_model: str = "whisper-1"
     transcription_max_chunk_s: float = Field(default=1200, ge=30, description="The model's duration limit.")
-    transcription_concurrency: int = Field(default=4, ge=1, le=64)
+    transcription_concurrency: int = Field(
+        default=20, ge=1, le=256, description="OpenAI requests at once: 2 x consumer slots keeps both channels going."
+    )
     analysis_model: str = "gpt-4o-mini"
     pipeline_version: int = Field(default=1, ge=1, description="Bump to reprocess analyses with a new prompt/model.")
 

@@ -149,8 +149,10 @@ class JourneyStore:
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": f"JOURNEY#{journey_id}"}},
+            # META, POLL# and STAGE# sort after "META"; the JOB# items (one per call) sort before it and are not
+            # needed here: reading them made every status read, and so every finished call, cost O(calls).
+            "KeyConditionExpression": "pk = :pk AND sk >= :meta",
+            "ExpressionAttributeValues": {":pk": {"S": f"JOURNEY#{journey_id}"}, ":meta": {"S": "META"}},
             "ConsistentRead": True,
         }
         while True:

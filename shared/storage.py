@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-PART_BYTES = 8 * 1024 * 1024  # S3 multipart parts must be ≥ 5 MiB (but the last)
+PART_BYTES = 5 * 1024 * 1024  # S3's smallest multipart part (but the last): the least memory per upload
 
 
 def day_path(org_id: str, epoch_ms: int | None) -> str:
@@ -55,7 +55,8 @@ class Storage:
     ) -> tuple[int, str]:
         """Upload a stream (multipart past one part) with S3-verified SHA-256 checksums; returns (bytes, sha256 hex)."""
         whole = hashlib.sha256()
-        buffer = bytearray()
+        pending: list[bytes] = []  # chunks of the part being filled: joined once, then dropped before the upload
+        buffered = 0
         size = 0
         upload_id: str | None = None
         parts: list[dict[str, Any]] = []
@@ -63,27 +64,28 @@ class Storage:
             async for chunk in chunks:
                 whole.update(chunk)
                 size += len(chunk)
-                buffer += chunk
-                if len(buffer) >= PART_BYTES:
+                pending.append(chunk)
+                buffered += len(chunk)
+                if buffered >= PART_BYTES:
                     if upload_id is None:
                         upload_id = (
                             await self._s3.create_multipart_upload(
                                 Bucket=bucket, Key=key, ContentType=content_type, ChecksumAlgorithm="SHA256"
                             )
                         )["UploadId"]
-                    parts.append(await self._part(bucket, key, upload_id, len(parts) + 1, bytes(buffer)))
-                    buffer.clear()
+                    part = b"".join(pending)
+                    pending.clear()
+                    buffered = 0
+                    parts.append(await self._part(bucket, key, upload_id, len(parts) + 1, part))
+            rest = b"".join(pending)
+            pending.clear()
             if upload_id is None:
                 await self._s3.put_object(
-                    Bucket=bucket,
-                    Key=key,
-                    Body=bytes(buffer),
-                    ContentType=content_type,
-                    ChecksumSHA256=_b64sha(bytes(buffer)),
+                    Bucket=bucket, Key=key, Body=rest, ContentType=content_type, ChecksumSHA256=_b64sha(rest)
                 )
             else:
-                if buffer:
-                    parts.append(await self._part(bucket, key, upload_id, len(parts) + 1, bytes(buffer)))
+                if rest:
+                    parts.append(await self._part(bucket, key, upload_id, len(parts) + 1, rest))
                 await self._s3.complete_multipart_upload(
                     Bucket=bucket,
                     Key=key,
