@@ -81,6 +81,7 @@ async def main(args: argparse.Namespace) -> None:
             consumer_concurrency=concurrency,
             consumer_receivers=args.receivers,
             transcription_concurrency=args.transcription_concurrency or 2 * concurrency,
+            audio_processes=args.audio_processes,
         )
         settings = Settings(**fields)
         state = svc.sim.state
@@ -123,7 +124,8 @@ async def main(args: argparse.Namespace) -> None:
     print(
         f"{args.calls} calls ({args.duration_scale} x 30-360 s, ≥ 3 s), concurrency {concurrency} per consumer "
         f"({args.receivers} receiver), "
-        f"transcription_concurrency {settings.transcription_concurrency}; wxcc delay {args.wxcc_delay_s} s, "
+        f"transcription_concurrency {settings.transcription_concurrency}, audio_processes {settings.audio_processes}; "
+        f"wxcc delay {args.wxcc_delay_s} s, "
         f"openai delay {args.openai_delay_s} s; setup ({', '.join(k.value for k in before)}) {setup_s:.1f} s"
     )
     first = min(start for runs in report.runs.values() for start, _, _ in runs)
@@ -150,7 +152,8 @@ async def main(args: argparse.Namespace) -> None:
     print(
         f"  cpu over the {wall:.1f} s of handling: measured worker {worker_cpu:.1f} s ({worker_cpu / wall:.0%} of a "
         f"core; {per_call * 1000:.0f} ms per call, so one process — one core under the GIL — handles at most "
-        f"{1 / per_call:.1f} calls/s), services (moto, simulator, fake; from the worker's start) "
+        f"{1 / per_call:.1f} calls/s{'; its audio pool processes are not counted' if args.audio_processes else ''}), "
+        f"services (moto, simulator, fake; from the worker's start) "
         f"{services_cpu_s:.1f} s; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
     )
     print(f"  openai requests {dict(openai_requests)}; wxcc faults injected {wxcc_faults}")
@@ -168,6 +171,9 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=10, help="CALLPIPE_CONSUMER_CONCURRENCY (default 10)")
     parser.add_argument("--receivers", type=int, default=1, help="CALLPIPE_CONSUMER_RECEIVERS (default 1)")
     parser.add_argument("--transcription-concurrency", type=int, default=0, help="default: 2 x --concurrency")
+    parser.add_argument(
+        "--audio-processes", type=int, default=0, help="CALLPIPE_AUDIO_PROCESSES (default 0: audio in a thread)"
+    )
     parser.add_argument("--wxcc-delay-s", type=float, default=0.2)
     parser.add_argument("--openai-delay-s", type=float, default=0.5)
     parser.add_argument("--duration-scale", type=float, default=0.05, help="x the 30-360 s call durations")

@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     transcription_concurrency: int = Field(
         default=20, ge=1, le=256, description="OpenAI requests at once: 2 x consumer slots keeps both channels going."
     )
+    transcription_opus_complexity: int = Field(
+        default=1, ge=0, le=10, description="libopus complexity of the uploaded chunks: encoder CPU vs quality."
+    )
+    audio_processes: int = Field(
+        default=0, ge=0, le=64, description="Processes preparing audio (0: a thread of the worker); ~ the task's vCPUs."
+    )
     analysis_model: str = "gpt-4o-mini"
     pipeline_version: int = Field(default=1, ge=1, description="Bump to reprocess analyses with a new prompt/model.")
 

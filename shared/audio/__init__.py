@@ -2,7 +2,7 @@
 
 from shared.audio.errors import AudioUnusable, PreparationCancelled
 from shared.audio.models import SAMPLE_RATE, Chunk, PreparedAudio, PreparedChannel, Span, to_call_time
-from shared.audio.prepare import prepare_call_audio, prepare_call_audio_async
+from shared.audio.prepare import PrepareOptions, prepare_call_audio, prepare_call_audio_async
 from shared.audio.vad import VadConfig
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "AudioUnusable",
     "Chunk",
     "PreparationCancelled",
+    "PrepareOptions",
     "PreparedAudio",
     "PreparedChannel",
     "Span",

@@ -12,6 +12,10 @@ class AudioUnusable(Permanent):
         super().__init__(f"audio unusable: {reason}")
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type[AudioUnusable], tuple[str]]:
+        # Raised in a pool process and unpickled in the worker: rebuild from the reason, not the full message.
+        return (type(self), (self.reason,))
+
 
 class PreparationCancelled(CallpipeError):
     """Preparation was stopped from outside (the awaiting task was cancelled); its files have been removed."""

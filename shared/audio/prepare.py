@@ -8,10 +8,11 @@ import threading
 import time
 from array import array
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from shared.audio.decode import AudioDecoder
-from shared.audio.encode import DEFAULT_BITRATE, ChunkWriter
+from shared.audio.encode import DEFAULT_BITRATE, DEFAULT_COMPLEXITY, ChunkWriter
 from shared.audio.errors import PreparationCancelled
 from shared.audio.models import SAMPLE_RATE, PreparedAudio, PreparedChannel
 from shared.audio.trim import SilenceTrimmer
@@ -26,49 +27,60 @@ MIN_CHUNK_BYTES = 16 * 1024
 MONO_LABEL = "mixed"
 
 
+@dataclass(frozen=True)
+class PrepareOptions:
+    """How a recording is cut, trimmed and encoded (picklable, so a pool process gets the same options)."""
+
+    mono_label: str = MONO_LABEL
+    max_chunk_s: float = DEFAULT_MAX_CHUNK_S
+    max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES
+    min_silence_s: float = 1.0
+    pad_s: float = 0.25
+    bitrate: int = DEFAULT_BITRATE
+    complexity: int = DEFAULT_COMPLEXITY
+    vad: VadConfig | None = None
+
+
 def prepare_call_audio(
     path: Path,
     out_dir: Path,
     *,
     channel_labels: Sequence[str],
-    mono_label: str = MONO_LABEL,
-    max_chunk_s: float = DEFAULT_MAX_CHUNK_S,
-    max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES,
-    min_silence_s: float = 1.0,
-    pad_s: float = 0.25,
-    bitrate: int = DEFAULT_BITRATE,
-    vad: VadConfig | None = None,
+    options: PrepareOptions | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> PreparedAudio:
     """Decode `path`, split its channels, drop long silences and encode what is left as chunks in `out_dir`.
 
     Stereo gives one channel per entry of `channel_labels` (first two used, in channel order); mono gives one channel
-    labelled `mono_label`. Each channel is resampled to 16 kHz, its silences longer than `min_silence_s` are dropped
-    (keeping `pad_s` next to speech), and the rest is encoded as Ogg/Opus at `bitrate` in chunks of at most
-    `max_chunk_s` seconds and `max_chunk_bytes` bytes. The file is streamed: memory does not grow with its length.
+    labelled `options.mono_label`. Each channel is resampled to 16 kHz, its silences longer than `min_silence_s` are
+    dropped (keeping `pad_s` next to speech), and the rest is encoded as Ogg/Opus at `bitrate` (libopus `complexity`)
+    in chunks of at most `max_chunk_s` seconds and `max_chunk_bytes` bytes. The file is streamed: memory does not grow
+    with its length.
 
     A channel with no speech gets no chunks. Raises `AudioUnusable` (a `Permanent` error) for an empty, corrupt or
     non-audio file, zero-length audio, or more than two channels; `PreparationCancelled` once `should_stop()` is true.
     Files written by a failed call are removed.
     """
-    _check_options(channel_labels, max_chunk_s, max_chunk_bytes, min_silence_s, pad_s)
+    opts = options or PrepareOptions()
+    _check_options(channel_labels, opts)
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     with AudioDecoder(path) as decoder:
-        labels = [mono_label] if decoder.channels == 1 else list(channel_labels[:2])
+        labels = [opts.mono_label] if decoder.channels == 1 else list(channel_labels[:2])
         pipelines = [
             _ChannelPipeline(
                 label,
                 ChunkWriter(
                     out_dir,
                     f"ch{index + 1}-{_safe(label)}",
-                    max_chunk_s=max_chunk_s,
-                    max_chunk_bytes=max_chunk_bytes,
-                    bitrate=bitrate,
+                    max_chunk_s=opts.max_chunk_s,
+                    max_chunk_bytes=opts.max_chunk_bytes,
+                    bitrate=opts.bitrate,
+                    complexity=opts.complexity,
                 ),
-                vad=vad,
-                min_silence_s=min_silence_s,
-                pad_s=pad_s,
+                vad=opts.vad,
+                min_silence_s=opts.min_silence_s,
+                pad_s=opts.pad_s,
             )
             for index, label in enumerate(labels)
         ]
@@ -101,17 +113,7 @@ def prepare_call_audio(
 
 
 async def prepare_call_audio_async(
-    path: Path,
-    out_dir: Path,
-    *,
-    channel_labels: Sequence[str],
-    mono_label: str = MONO_LABEL,
-    max_chunk_s: float = DEFAULT_MAX_CHUNK_S,
-    max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES,
-    min_silence_s: float = 1.0,
-    pad_s: float = 0.25,
-    bitrate: int = DEFAULT_BITRATE,
-    vad: VadConfig | None = None,
+    path: Path, out_dir: Path, *, channel_labels: Sequence[str], options: PrepareOptions | None = None
 ) -> PreparedAudio:
     """`prepare_call_audio` in a worker thread, so the event loop keeps serving other messages meanwhile.
 
@@ -120,18 +122,7 @@ async def prepare_call_audio_async(
     stop = threading.Event()
     try:
         return await asyncio.to_thread(
-            prepare_call_audio,
-            path,
-            out_dir,
-            channel_labels=channel_labels,
-            mono_label=mono_label,
-            max_chunk_s=max_chunk_s,
-            max_chunk_bytes=max_chunk_bytes,
-            min_silence_s=min_silence_s,
-            pad_s=pad_s,
-            bitrate=bitrate,
-            vad=vad,
-            should_stop=stop.is_set,
+            prepare_call_audio, path, out_dir, channel_labels=channel_labels, options=options, should_stop=stop.is_set
         )
     except asyncio.CancelledError:
         stop.set()
@@ -166,19 +157,19 @@ class _ChannelPipeline:
         self._writer.abort()
 
 
-def _check_options(
-    channel_labels: Sequence[str], max_chunk_s: float, max_chunk_bytes: int, min_silence_s: float, pad_s: float
-) -> None:
+def _check_options(channel_labels: Sequence[str], opts: PrepareOptions) -> None:
     if isinstance(channel_labels, str) or len(channel_labels) < 2 or not all(channel_labels[:2]):
         raise ValueError(f"channel_labels needs two non-empty labels, got {channel_labels!r}")
     if channel_labels[0] == channel_labels[1]:
         raise ValueError(f"channel_labels must differ, got {channel_labels!r}")
-    if max_chunk_s < 1:
-        raise ValueError(f"max_chunk_s must be at least 1, got {max_chunk_s}")
-    if max_chunk_bytes < MIN_CHUNK_BYTES:
-        raise ValueError(f"max_chunk_bytes must be at least {MIN_CHUNK_BYTES}, got {max_chunk_bytes}")
-    if min_silence_s < 0 or pad_s < 0:
+    if opts.max_chunk_s < 1:
+        raise ValueError(f"max_chunk_s must be at least 1, got {opts.max_chunk_s}")
+    if opts.max_chunk_bytes < MIN_CHUNK_BYTES:
+        raise ValueError(f"max_chunk_bytes must be at least {MIN_CHUNK_BYTES}, got {opts.max_chunk_bytes}")
+    if opts.min_silence_s < 0 or opts.pad_s < 0:
         raise ValueError("min_silence_s and pad_s must not be negative")
+    if not 0 <= opts.complexity <= 10:
+        raise ValueError(f"complexity must be 0-10, got {opts.complexity}")
 
 
 def _safe(label: str) -> str:
