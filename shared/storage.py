@@ -34,6 +34,11 @@ def transcript_key(org_id: str, epoch_ms: int | None, task_id: str) -> str:
     return f"transcripts/{day_path(org_id, epoch_ms)}/{task_id}.json"
 
 
+def checkpoint_prefix(org_id: str, task_id: str) -> str:
+    """Where a stage keeps a call's work in progress (removed when the step is done; see terraform's lifecycle rule)."""
+    return f"work/{org_id}/{task_id}/"
+
+
 def analysis_key(org_id: str, epoch_ms: int | None, task_id: str, pipeline_version: int) -> str:
     return f"analyses/{day_path(org_id, epoch_ms)}/{task_id}.v{pipeline_version}.json"
 
@@ -127,9 +132,24 @@ class Storage:
         )
 
     async def get_json(self, bucket: str, key: str) -> Any:
+        """Read a JSON document."""
         obj = await self._s3.get_object(Bucket=bucket, Key=key)
         async with obj["Body"] as body:
             return json.loads(await body.read())
+
+    async def keys(self, bucket: str, prefix: str) -> list[str]:
+        """Every key under `prefix`."""
+        found: list[str] = []
+        paginator = self._s3.get_paginator("list_objects_v2")
+        async for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            found.extend(item["Key"] for item in page.get("Contents", []))
+        return found
+
+    async def delete(self, bucket: str, keys: list[str]) -> None:
+        """Delete objects, 1000 a request (S3's limit)."""
+        for start in range(0, len(keys), 1000):
+            batch = keys[start : start + 1000]
+            await self._s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
 
 
 def _b64sha(data: bytes) -> str:

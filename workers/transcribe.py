@@ -11,12 +11,14 @@ from typing import Any
 from queues.consumer import Handler, HandlerContext
 from queues.envelope import Envelope, Kind
 from shared.audio.models import Chunk
-from shared.audio.prepare import prepare_call_audio_async
+from shared.audio.pool import AudioPreparer
+from shared.audio.prepare import PrepareOptions
+from shared.checkpoints import ChunkCheckpoints
 from shared.errors import Permanent
 from shared.logging import get_logger
 from shared.metrics import stage_metrics
 from shared.openai_client import ChunkText, Transcriber
-from shared.storage import transcript_key
+from shared.storage import checkpoint_prefix, transcript_key
 from shared.tracking import CallStatus
 from shared.transcripts import Segment, Transcript
 from workers.calls import journey_running, parse_ref
@@ -39,8 +41,11 @@ def speaker_labels(channel1: str, channel2: str) -> tuple[str, str]:
     return first, second
 
 
-def make_transcribe_handler(ctx: StageContext, transcriber: Transcriber) -> Handler:
-    """The transcribe stage's handler, bound to this process's context and speech-to-text model."""
+def make_transcribe_handler(ctx: StageContext, transcriber: Transcriber, preparer: AudioPreparer) -> Handler:
+    """The transcribe stage's handler, bound to this process's context, speech-to-text model and audio preparer."""
+    options = PrepareOptions(
+        max_chunk_s=ctx.settings.transcription_max_chunk_s, complexity=ctx.settings.transcription_opus_complexity
+    )
 
     async def handle(envelope: Envelope, delivery: HandlerContext) -> Sequence[Envelope]:
         ref = parse_ref(envelope, "transcribe")
@@ -53,7 +58,9 @@ def make_transcribe_handler(ctx: StageContext, transcriber: Transcriber) -> Hand
         async with failures_recorded(
             ctx, ref.org_id, ref.task_id, envelope.journey_id, stage="transcribe", expected=CallStatus.FETCHED
         ):
-            transcript = await _transcribe(ctx, transcriber, ref.task_id, row.recording_keys)
+            transcript, checkpoints = await _transcribe(
+                ctx, transcriber, preparer, options, ref.org_id, ref.task_id, row.recording_keys
+            )
             key = transcript_key(ref.org_id, row.facts.get("ended_ms"), ref.task_id)
             await ctx.storage.put_json(ctx.resources.results_bucket.name, key, transcript.model_dump())
             billed = round(transcript.billed_seconds, 3)
@@ -68,6 +75,7 @@ def make_transcribe_handler(ctx: StageContext, transcriber: Transcriber) -> Hand
                 values={"transcript_key": key, "billed_audio_s": billed},
                 counters={"done": 1, "billed_audio_s": billed},
             )
+        await _discard(checkpoints)
         if not moved:
             return ()
         stage_metrics("transcribe").billed_audio(billed)
@@ -80,10 +88,18 @@ def make_transcribe_handler(ctx: StageContext, transcriber: Transcriber) -> Hand
 
 
 async def _transcribe(
-    ctx: StageContext, transcriber: Transcriber, task_id: str, recordings: list[dict[str, Any]]
-) -> Transcript:
+    ctx: StageContext,
+    transcriber: Transcriber,
+    preparer: AudioPreparer,
+    options: PrepareOptions,
+    org_id: str,
+    task_id: str,
+    recordings: list[dict[str, Any]],
+) -> tuple[Transcript, ChunkCheckpoints]:
     if not recordings:
         raise Permanent("the call has no stored recording")
+    bucket = ctx.resources.results_bucket.name
+    checkpoints = await ChunkCheckpoints.load(ctx.storage, bucket, checkpoint_prefix(org_id, task_id))
     main_start = min((r.get("start_ms") or 0 for r in recordings), default=0)
     segments: list[Segment] = []
     billed = call_seconds = 0.0
@@ -95,17 +111,16 @@ async def _transcribe(
             local = work / "recording.wav"
             await ctx.storage.download_to(ctx.resources.recordings_bucket.name, rec["key"], local)
             labels = speaker_labels(rec.get("channel1", ""), rec.get("channel2", ""))
-            prepared = await prepare_call_audio_async(
-                local, work, channel_labels=labels, max_chunk_s=ctx.settings.transcription_max_chunk_s
-            )
+            prepared = await preparer.prepare(local, work, channel_labels=labels, options=options)
             local.unlink()
             leg = str(rec.get("call_type") or "main")
             offset = max(0.0, ((rec.get("start_ms") or main_start) - main_start) / 1000)
             call_seconds = max(call_seconds, offset + prepared.source_duration_s)
             jobs: list[tuple[str, Chunk]] = [(ch.label, c) for ch in prepared.channels for c in ch.chunks]
+
             results = await asyncio.gather(
                 *(
-                    transcriber.transcribe(c.path, c.duration_s, name=f"{task_id}.{leg}.{label}.{i}.ogg")
+                    _chunk_text(transcriber, checkpoints, rec, f"{n}.{label}.{i}", f"{task_id}.{leg}.{label}.{i}", c)
                     for i, (label, c) in enumerate(jobs)
                 )
             )
@@ -114,7 +129,7 @@ async def _transcribe(
                 language = language or text.language
                 segments.extend(_on_call_timeline(text, chunk, label, leg, offset))
     segments.sort(key=lambda s: (s.start, s.speaker))
-    return Transcript(
+    transcript = Transcript(
         task_id=task_id,
         model=transcriber.model,
         language=language,
@@ -122,6 +137,38 @@ async def _transcribe(
         call_seconds=round(call_seconds, 3),
         billed_seconds=round(billed, 3),
     )
+    return transcript, checkpoints
+
+
+async def _chunk_text(
+    transcriber: Transcriber,
+    checkpoints: ChunkCheckpoints,
+    recording: dict[str, Any],
+    checkpoint: str,
+    upload_name: str,
+    chunk: Chunk,
+) -> ChunkText:
+    """The chunk's text: saved by an earlier attempt for exactly this audio, or transcribed now (and saved)."""
+    fingerprint = {
+        "recording": recording["key"],
+        "sha256": recording.get("sha256"),
+        "model": transcriber.model,
+        "file": upload_name,
+        "spans": [list(span) for span in chunk.spans],
+    }
+    saved = checkpoints.get(checkpoint, fingerprint)
+    if saved is not None:
+        return saved
+    text = await transcriber.transcribe(chunk.path, chunk.duration_s, name=f"{upload_name}.ogg")
+    await checkpoints.put(checkpoint, fingerprint, text)
+    return text
+
+
+async def _discard(checkpoints: ChunkCheckpoints) -> None:
+    try:
+        await checkpoints.clear()
+    except Exception as exc:  # the transcript is stored; leftovers expire by the bucket's lifecycle rule
+        log.warning("transcribe_checkpoints_not_removed", error=str(exc))
 
 
 def _on_call_timeline(text: ChunkText, chunk: Chunk, speaker: str, leg: str, offset: float) -> list[Segment]:
