@@ -253,6 +253,10 @@ import workers.runner as runner
 from queues.envelope import Kind
 from shared.config import Settings
 from shared.logging import configure_logging
+from shared.memory import tune_allocator
+# What the instrumentation below wraps (the stages' modules, which the runner itself imports lazily).
+import shared.audio.pool, shared.openai_client, shared.storage, shared.wxcc.batcher, shared.wxcc.client
+import workers.fetch, workers.transcribe
 
 def vm_hwm_kb():
     with open("/proc/self/status") as status:
@@ -277,10 +281,10 @@ WORKER_CODE = (
     + """
 import contextvars, functools
 import aiobotocore.client
-import shared.openai_client, shared.storage, shared.wxcc.batcher, shared.wxcc.client, workers.fetch, workers.transcribe
 
 spec = json.loads(sys.argv[1])
 configure_logging("WARNING", "json")
+tune_allocator()  # as `callpipe worker` does at start (runner.serve_stage)
 settings = Settings(**spec["settings"])
 kinds = [Kind(k) for k in spec["kinds"]]
 stop_after = spec.get("stop_after") or {}
@@ -314,7 +318,7 @@ timed(aiobotocore.client.AioBaseClient, "_make_api_call",
       lambda a: f"{a[0].meta.service_model.service_name}.{a[1]}")
 timed(shared.openai_client.Transcriber, "transcribe", "openai.transcription")
 timed(shared.openai_client.Analyzer, "analyse", "openai.completion")
-timed(workers.transcribe, "prepare_call_audio_async", "audio_prep")
+timed(shared.audio.pool.AudioPreparer, "prepare", "audio_prep")
 timed(shared.wxcc.batcher.CapturesBatcher, "get", "wxcc.captures_batched")
 timed(shared.wxcc.client.WxccClient, "request", "wxcc.request")
 timed(workers.fetch, "_store", "fetch.download_to_s3")

@@ -17,35 +17,53 @@ from queues.producer import Producer
 from shared.aws import AwsClients
 from shared.config import Settings
 from shared.logging import get_logger
+from shared.memory import tune_allocator
 from shared.metrics import EmfReporter, stage_metrics
-from shared.openai_client import Analyzer, Transcriber, openai_client
 from shared.resources import DataResources
-from workers.analyze import make_analyze_handler
 from workers.context import stage_context
-from workers.echo import handle_echo
-from workers.fetch import make_fetch_handler
-from workers.poll import make_poll_handler
-from workers.transcribe import make_transcribe_handler
 
 log = get_logger(__name__)
 
 
 @asynccontextmanager
 async def stage_handler(kind: Kind, settings: Settings) -> AsyncIterator[Handler]:
-    """The handler of a stage with everything it needs open for as long as the `async with` lasts."""
+    """The handler of a stage with everything it needs open for as long as the `async with` lasts.
+
+    Each stage imports its own modules here, so a worker loads only its stage's libraries (a fetch or poll worker
+    never imports PyAV or the OpenAI SDK: tens of MB of RSS per process).
+    """
     if kind is Kind.ECHO:
+        from workers.echo import handle_echo
+
         yield handle_echo
         return
     async with stage_context(settings) as ctx:
         if kind is Kind.POLL:
+            from workers.poll import make_poll_handler
+
             yield make_poll_handler(ctx)
         elif kind is Kind.FETCH:
+            from workers.fetch import make_fetch_handler
+
             yield make_fetch_handler(ctx)
         elif kind is Kind.TRANSCRIBE:
-            async with openai_client(settings) as client:
-                transcriber = Transcriber(client, settings.transcription_model, settings.transcription_concurrency)
-                yield make_transcribe_handler(ctx, transcriber)
+            from shared.audio.pool import AudioPreparer
+            from shared.openai_client import Transcriber, openai_client
+            from workers.transcribe import make_transcribe_handler
+
+            preparer = AudioPreparer(
+                settings.audio_processes, log_level=settings.log_level, log_format=settings.log_format
+            )
+            try:
+                async with openai_client(settings) as client:
+                    transcriber = Transcriber(client, settings.transcription_model, settings.transcription_concurrency)
+                    yield make_transcribe_handler(ctx, transcriber, preparer)
+            finally:
+                preparer.close()
         else:
+            from shared.openai_client import Analyzer, openai_client
+            from workers.analyze import make_analyze_handler
+
             async with openai_client(settings) as client:
                 yield make_analyze_handler(ctx, Analyzer(client, settings.analysis_model))
 
@@ -77,7 +95,7 @@ async def serve_stage(kind: Kind, settings: Settings) -> ConsumerStats:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    log.info("worker_starting", stage=kind.value, prefix=settings.name_prefix)
+    log.info("worker_starting", stage=kind.value, prefix=settings.name_prefix, allocator_tuned=tune_allocator())
     if settings.metrics_port:
         try:
             start_http_server(settings.metrics_port)
