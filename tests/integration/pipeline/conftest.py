@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -12,6 +12,7 @@ import pytest
 from api.start import JourneyRequest, start_journey
 from queues.bootstrap import bootstrap
 from queues.claimcheck import ClaimCheck
+from queues.consumer import ConsumerStats
 from queues.directory import QueueDirectory
 from queues.envelope import Envelope, Kind
 from queues.producer import Producer
@@ -41,6 +42,10 @@ class Stack:
     tracking: TrackingTable
     producer: Producer
     clients: AwsClients
+    launch: Callable[[Kind], None]
+    """Start another stage's consumer (for a stack started with only some of them)."""
+    workers: list[asyncio.Task[ConsumerStats]]
+    """The consumers' tasks: one that is done has crashed (they only stop when the stack does)."""
 
     async def start(self, from_ms: int, to_ms: int) -> Journey:
         return await start_journey(
@@ -88,9 +93,9 @@ def sim_config() -> SimulatorConfig:
 
 @asynccontextmanager
 async def running_stack(
-    settings: Settings, sim: SimulatorConfig | None = None, **overrides: object
+    settings: Settings, sim: SimulatorConfig | None = None, *, stages: tuple[Kind, ...] = PIPELINE, **overrides: object
 ) -> AsyncIterator[Stack]:
-    """The emulator's resources, the WXCC simulator, the OpenAI fake and all four stages' consumers."""
+    """The emulator's resources, the WXCC simulator, the OpenAI fake and the `stages`' consumers (all four)."""
     async with (
         running_simulator(sim or sim_config()) as wxcc,
         running_openai_fake(http_script_source(wxcc.base_url)) as fake,
@@ -113,7 +118,7 @@ async def running_stack(
         )
         await bootstrap(s)
         stop = asyncio.Event()
-        workers = [asyncio.create_task(run_stage(kind, s, stop)) for kind in PIPELINE]
+        workers = [asyncio.create_task(run_stage(kind, s, stop)) for kind in stages]
         clients = AwsClients(s)
         resources = DataResources(s.name_prefix)
         async with clients.dynamodb() as ddb, clients.sqs() as sqs, clients.s3() as s3:
@@ -127,6 +132,8 @@ async def running_stack(
                     TrackingTable(ddb, resources.tracking_table.name),
                     producer,
                     clients,
+                    lambda kind: workers.append(asyncio.create_task(run_stage(kind, s, stop))),
+                    workers,
                 )
             finally:
                 stop.set()
