@@ -16,7 +16,7 @@ from shared.wxcc.download import RecordingUrlExpired
 from shared.wxcc.models import Recording
 from workers.calls import CallRef, journey_running, parse_ref
 from workers.context import StageContext
-from workers.outcomes import advance, begin_stage, failures_recorded
+from workers.outcomes import advance, begin_stage, done_unsent, failures_recorded
 
 log = get_logger(__name__)
 
@@ -29,6 +29,15 @@ def make_fetch_handler(ctx: StageContext) -> Handler:
         if not await journey_running(ctx, envelope.journey_id):
             return ()
         if not await begin_stage(ctx, ref.org_id, ref.task_id, CallStatus.CLAIMED, "fetch"):
+            if await done_unsent(ctx, ref.org_id, ref.task_id, envelope.journey_id, CallStatus.FETCHED):
+                return [
+                    Envelope(
+                        kind=Kind.TRANSCRIBE,
+                        journey_id=envelope.journey_id,
+                        task_id=ref.task_id,
+                        payload=ref.model_dump(),
+                    )
+                ]
             return ()
         async with failures_recorded(
             ctx, ref.org_id, ref.task_id, envelope.journey_id, stage="fetch", expected=CallStatus.CLAIMED
@@ -71,7 +80,7 @@ async def _recordings(ctx: StageContext, ref: CallRef, since_ms: int | None) -> 
     capture = await ctx.captures.get(ref.task_id)
     if not capture.ready:
         if since_ms and time.time() * 1000 - since_ms > ctx.settings.capture_max_age_s * 1000:
-            raise Permanent(f"no recording available {ctx.settings.capture_max_age_s // 3600} h after the call ended")
+            raise Permanent(f"no recording available {ctx.settings.capture_max_age_s} s after the call ended")
         raise NotReadyYet("capture not available yet")
     whole = [r for r in capture.recording if not r.segment]
     return whole or list(capture.recording)

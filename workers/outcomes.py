@@ -26,6 +26,13 @@ async def begin_stage(ctx: StageContext, org_id: str, task_id: str, expected: Ca
     return False
 
 
+async def done_unsent(ctx: StageContext, org_id: str, task_id: str, journey_id: str, done: CallStatus) -> bool:
+    """Whether this journey's step is done but the call has gone no further: the delivery that did it may have died
+    before its successor message was sent, so send it again (the next stage's conditional begin absorbs a double)."""
+    row = await ctx.tracking.get(org_id, task_id)
+    return row is not None and row.journey_id == journey_id and row.status is done
+
+
 async def advance(
     ctx: StageContext,
     org_id: str,

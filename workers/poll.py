@@ -122,6 +122,8 @@ async def _poll(ctx: StageContext, journey: Journey, p: PollPayload, attempt: in
         # recordingCount 0 with captureRequested true may only mean "not processed yet": fetch waits for it.
         outcome = await _claim(ctx, journey, p.org_id, task_id, facts, reason)
         counts[outcome] += 1
+        if outcome == "seen_before" and reason is None and await _claimed_unsent(ctx, journey, p.org_id, task_id):
+            outcome = "claimed"  # an earlier delivery of this window claimed it and died before sending: send again
         if outcome == "claimed" and reason is None:
             following.append(
                 Envelope(
@@ -178,6 +180,13 @@ async def _discover(ctx: StageContext, p: PollPayload) -> Any:
                     "direction": a.direction,
                 },
             )
+
+
+async def _claimed_unsent(ctx: StageContext, journey: Journey, org_id: str, task_id: str) -> bool:
+    """Whether this journey claimed the call and its fetch has not happened yet (its message may never have been
+    sent); a fetch message sent twice is harmless: the fetch stage's conditional begin lets only one do the work."""
+    row = await ctx.tracking.get(org_id, task_id)
+    return row is not None and row.journey_id == journey.id and row.status is CallStatus.CLAIMED
 
 
 async def _claim(

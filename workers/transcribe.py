@@ -23,7 +23,7 @@ from shared.tracking import CallStatus
 from shared.transcripts import Segment, Transcript
 from workers.calls import journey_running, parse_ref
 from workers.context import StageContext
-from workers.outcomes import advance, begin_stage, failures_recorded
+from workers.outcomes import advance, begin_stage, done_unsent, failures_recorded
 
 log = get_logger(__name__)
 
@@ -52,6 +52,12 @@ def make_transcribe_handler(ctx: StageContext, transcriber: Transcriber, prepare
         if not await journey_running(ctx, envelope.journey_id):
             return ()
         if not await begin_stage(ctx, ref.org_id, ref.task_id, CallStatus.FETCHED, "transcribe"):
+            if await done_unsent(ctx, ref.org_id, ref.task_id, envelope.journey_id, CallStatus.TRANSCRIBED):
+                return [
+                    Envelope(
+                        kind=Kind.ANALYZE, journey_id=envelope.journey_id, task_id=ref.task_id, payload=ref.model_dump()
+                    )
+                ]
             return ()
         row = await ctx.tracking.get(ref.org_id, ref.task_id)
         assert row is not None
