@@ -20,7 +20,7 @@ def backoff_seconds(
     "Equal jitter": half of the exponential step is fixed, half random, so retries spread out but never come back
     sooner than half the step. A server's `Retry-After` is a floor. The result fits SQS's 0..43200 range.
     """
-    step = min(max_s, base_s * 2 ** max(0, receive_count - 1))
+    step = min(max_s, base_s * 2 ** min(64, max(0, receive_count - 1)))  # 2**n of a float overflows past ~1024
     delay = step / 2 + (rng or random).uniform(0, step / 2)
     if retry_after_s is not None:
         delay = max(delay, retry_after_s)

@@ -6,9 +6,10 @@ A handler is a plain async function `(envelope, context) -> next envelopes`; it 
 * binds `stage`, `message_id`, `journey_id`, `task_id` into the structlog context of each message;
 * sends the handler's next messages, then deletes the message (deletes are batched, 10 per call);
 * keeps a long handler's message invisible with a heartbeat (ChangeMessageVisibilityBatch before it expires);
-* `Retryable` → the message stays and becomes visible again after a backoff (SQS dead-letters it after
-  maxReceiveCount); `NotReadyYet` → re-sent delayed with `attempt + 1` (waiting does not use up receives);
-  `Permanent` or unreadable → sent to the DLQ at once with `error_type`/`error_message`;
+* `Retryable` → the message stays and becomes visible again after a backoff; on its last receive (the queue's
+  redrive `maxReceiveCount`) the consumer dead-letters it itself, with the last failure as `error_type`/`error_message`
+  (SQS's own redrive would move it without a reason); `NotReadyYet` → re-sent delayed with `attempt + 1` (waiting
+  does not use up receives); `Permanent` or unreadable → sent to the DLQ at once with `error_type`/`error_message`;
 * on stop: receives no more, lets in-flight handlers finish within a grace period, and makes the messages of any
   handler still running visible again at once (visibility 0), so nothing waits a full timeout.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +52,9 @@ log = get_logger(__name__)
 _SQS_MAX_ATTRIBUTES = 10
 SQS_MAX_DELAY_S = 900
 _ERROR_MESSAGE_LIMIT = 1000
+# Past this many steps the exponential backoff is at its maximum anyway; a bigger count (a poll rechecked for days, a
+# queue without redrive) would only overflow the float arithmetic and fail the message's disposition.
+_BACKOFF_STEPS_CAP = 64
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,7 @@ class Consumer:
         self.stats = ConsumerStats()
         self._metrics = stage_metrics(kind.value)
         self._visibility_s = 30
+        self._max_receive_count: int | None = None  # from the queue's redrive policy; None: no DLQ to hand over to
         self._free = self.config.concurrency
         self._slot_freed = asyncio.Event()
         self._inflight: dict[str, _InFlight] = {}  # by message id
@@ -151,9 +157,18 @@ class Consumer:
 
     async def run(self, stop: asyncio.Event) -> ConsumerStats:
         """Consume until `stop` is set, then drain; returns the counters."""
-        attrs = await self._sqs.get_queue_attributes(QueueUrl=self._urls.url, AttributeNames=["VisibilityTimeout"])
+        attrs = await self._sqs.get_queue_attributes(
+            QueueUrl=self._urls.url, AttributeNames=["VisibilityTimeout", "RedrivePolicy"]
+        )
         self._visibility_s = int(attrs["Attributes"]["VisibilityTimeout"])
-        log.info("consumer_started", stage=self.kind.value, visibility_s=self._visibility_s, **_public(self.config))
+        self._max_receive_count = _max_receive_count(attrs["Attributes"].get("RedrivePolicy"))
+        log.info(
+            "consumer_started",
+            stage=self.kind.value,
+            visibility_s=self._visibility_s,
+            max_receive_count=self._max_receive_count,
+            **_public(self.config),
+        )
         heartbeat = asyncio.create_task(self._heartbeat_loop())
         try:
             await asyncio.gather(*(self._receive_loop(stop) for _ in range(self.config.receivers)))
@@ -302,7 +317,10 @@ class Consumer:
         if claim_key:
             if self._claim_check is None:
                 raise PoisonMessage("claim-checked message but this consumer has no claim-check store")
-            body = await self._claim_check.get(claim_key)
+            try:
+                body = await self._claim_check.get(claim_key)
+            except UnicodeDecodeError as exc:
+                raise PoisonMessage(f"claim-check object {claim_key} is not UTF-8 text: {exc.reason}") from exc
         return Envelope.from_body(body)
 
     async def _not_ready(
@@ -317,7 +335,7 @@ class Consumer:
             await self._retry_later(msg, exc, receive_count)
             return
         delay = backoff_seconds(
-            envelope.attempt,
+            min(envelope.attempt, _BACKOFF_STEPS_CAP),
             base_s=self.config.not_ready_base_s,
             max_s=self.config.not_ready_max_s,
             retry_after_s=exc.retry_after,
@@ -333,8 +351,13 @@ class Consumer:
         log.info("message_not_ready", reason=str(exc), attempt=envelope.attempt, again_in_s=min(delay, SQS_MAX_DELAY_S))
 
     async def _retry_later(self, msg: MessageTypeDef, exc: Retryable, receive_count: int) -> None:
+        if self._max_receive_count is not None and receive_count >= self._max_receive_count:
+            # The last receive SQS allows: hand the message to the DLQ now, with the reason, instead of letting the
+            # redrive move it later without one.
+            await self._dead_letter(msg, exc, retries_exhausted=True)
+            return
         delay = backoff_seconds(
-            receive_count,
+            min(receive_count, _BACKOFF_STEPS_CAP),
             base_s=self.config.backoff_base_s,
             max_s=self.config.backoff_max_s,
             retry_after_s=exc.retry_after,
@@ -354,7 +377,7 @@ class Consumer:
             visible_in_s=delay,
         )
 
-    async def _dead_letter(self, msg: MessageTypeDef, exc: Permanent) -> None:
+    async def _dead_letter(self, msg: MessageTypeDef, exc: Exception, *, retries_exhausted: bool = False) -> None:
         error_type = type(exc).__name__
         attributes: dict[str, Any] = {
             ATTR_ERROR_TYPE: {"DataType": "String", "StringValue": error_type},
@@ -375,7 +398,7 @@ class Consumer:
         self._count_error(exc)
         self.stats.dead_lettered += 1
         self._metrics.dead_lettered(error_type)
-        log.error("message_dead_lettered", error_type=error_type, error=str(exc))
+        log.error("message_dead_lettered", error_type=error_type, error=str(exc), retries_exhausted=retries_exhausted)
 
     def _count_error(self, exc: Exception) -> None:
         name = type(exc).__name__
@@ -471,6 +494,18 @@ class Consumer:
                 log.exception("release_failed", count=len(entries))
         if receipts:
             log.info("released_unfinished", count=len(receipts))
+
+
+def _max_receive_count(redrive_policy: str | None) -> int | None:
+    """`maxReceiveCount` of a queue's redrive policy (None without one, or if it cannot be read)."""
+    if not redrive_policy:
+        return None
+    try:
+        value = json.loads(redrive_policy).get("maxReceiveCount")
+        return int(value) if value is not None else None
+    except (ValueError, TypeError, AttributeError):
+        log.warning("redrive_policy_unreadable", redrive_policy=redrive_policy[:200])
+        return None
 
 
 def _public(config: ConsumerConfig) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from shared.errors import PoisonMessage
 
 SCHEMA_VERSION = 1
 SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
+MAX_ATTEMPT = 10_000  # far above any real wait; an absurd attempt (10**30) would make the backoff arithmetic explode
 
 # Message attribute names. SQS allows 10 per message; the DLQ path adds the error ones.
 ATTR_KIND = "kind"
@@ -48,7 +49,7 @@ class Envelope(BaseModel):
     kind: Kind
     journey_id: str = Field(min_length=1, max_length=128)
     task_id: str | None = Field(default=None, max_length=256)
-    attempt: int = Field(default=1, ge=1)
+    attempt: int = Field(default=1, ge=1, le=MAX_ATTEMPT)
     trace_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     created_at: datetime = Field(default_factory=_now)
     payload: dict[str, Any] = Field(default_factory=dict)
@@ -67,18 +68,38 @@ class Envelope(BaseModel):
 
     @classmethod
     def from_body(cls, body: str) -> Envelope:
-        """Parse an SQS body; anything unreadable raises `PoisonMessage` with the reason."""
+        """Parse an SQS body; anything unreadable raises `PoisonMessage` with the reason.
+
+        Unreadable includes what `json.loads` alone would let through or choke on: NaN/Infinity, nesting deep enough
+        to exhaust the recursion limit, integers too long to convert, and a `schema_version` that is not exactly a
+        supported integer (`true` and `1.0` are not version 1).
+        """
         try:
-            raw = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise PoisonMessage(f"body is not JSON: {exc}") from exc
+            raw = json.loads(body, parse_constant=_reject_constant)
+        except (ValueError, RecursionError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+            raise PoisonMessage(f"body is not JSON: {_short(exc)}") from exc
         if not isinstance(raw, dict):
             raise PoisonMessage(f"body is JSON {type(raw).__name__}, not an object")
         version = raw.get("schema_version")
-        if version not in SUPPORTED_SCHEMA_VERSIONS:
-            raise PoisonMessage(f"unknown schema_version {version!r}; supported: {sorted(SUPPORTED_SCHEMA_VERSIONS)}")
+        if type(version) is not int or version not in SUPPORTED_SCHEMA_VERSIONS:
+            supported = sorted(SUPPORTED_SCHEMA_VERSIONS)
+            raise PoisonMessage(f"unknown schema_version {_short_repr(version)}; supported: {supported}")
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
             raise PoisonMessage(f"envelope does not validate: {problems}") from exc
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc)[:200] or type(exc).__name__
+
+
+def _short_repr(value: Any) -> str:
+    """A value as an error message shows it: its repr, cut after 40 characters."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "…"

@@ -1,22 +1,39 @@
-"""The WXCC API client: finds ended calls, queries captures; every request budgeted, traced, retried, classified."""
+"""The WXCC API client: finds ended calls, queries captures; every request budgeted, traced, retried, classified.
+
+A 2xx answer is checked against its model before use: unknown fields are ignored, but a body that is not a JSON object
+or lacks (or mistypes) a field callpipe needs raises `WxccMalformedResponse` naming the endpoint and the fields.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from shared.config import Settings
 from shared.logging import get_logger
 from shared.wxcc.budget import RateBudget
-from shared.wxcc.errors import WxccAuthError, WxccPermanent, WxccRetryable, describe_error, json_or_text, retry_after
-from shared.wxcc.models import Capture, CapturesResponse, SearchTask, Task, TaskDetails, TasksPage
+from shared.wxcc.errors import (
+    WxccAuthError,
+    WxccPermanent,
+    WxccRetryable,
+    describe_error,
+    json_or_text,
+    malformed_body,
+    retry_after,
+    validation_failure,
+)
+from shared.wxcc.models import Capture, CapturesResponse, SearchResponse, SearchTask, Task, TaskDetails, TasksPage
 from shared.wxcc.tokens import TokenProvider
 
 log = get_logger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 CAPTURES_MAX_IDS = 10
 TASKS_MAX_PAGE = 1000
@@ -28,6 +45,30 @@ SEARCH_QUERY = (
     "{ tasks { id channelType createdTime endedTime captureRequested recordingCount isActive status "
     "owner { id name } queue { id name } } pageInfo { hasNextPage endCursor } } }"
 )
+
+
+def _parse(model: type[M], body: dict[str, Any], where: str) -> M:
+    """A 2xx body as `model`; a missing or mistyped field raises `WxccMalformedResponse` naming it."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        error = validation_failure(where, exc)
+        log.warning("wxcc_malformed_response", where=where, fields=list(error.fields[:10]), error=str(error))
+        raise error from exc
+
+
+def _as_is(body: dict[str, Any]) -> dict[str, Any]:
+    return body
+
+
+def _search_details(body: dict[str, Any]) -> TaskDetails:
+    """The `taskDetails` of a `/search` answer; GraphQL `errors` (HTTP 200) are a rejected query."""
+    errors = body.get("errors")
+    if errors:
+        listed = errors if isinstance(errors, list) else [errors]
+        messages = "; ".join(str(e.get("message", e) if isinstance(e, dict) else e) for e in listed[:3])
+        raise WxccPermanent(f"/search query rejected: {messages}")
+    return _parse(SearchResponse, body, "POST /search").data.task_details
 
 
 def _retry_inline(exc: BaseException) -> bool:
@@ -65,16 +106,13 @@ class WxccClient:
         """Telephony calls that ended in [from_ms, to_ms], through `/search`, following the cursor to the end."""
         cursor: str | None = "NA"
         while True:
-            body = await self.request(
+            details = await self.request_as(
+                _search_details,
                 "POST",
                 "/search",
                 params={"orgId": self.org_id},
                 json={"query": SEARCH_QUERY, "variables": {"from": from_ms, "to": to_ms, "cursor": cursor}},
             )
-            if body.get("errors"):
-                messages = "; ".join(str(e.get("message", e)) for e in body["errors"][:3])
-                raise WxccPermanent(f"/search query rejected: {messages}")
-            details = TaskDetails.model_validate(body["data"]["taskDetails"])
             for task in details.tasks:
                 yield task
             if not details.page_info.has_next_page or not details.page_info.end_cursor:
@@ -91,7 +129,8 @@ class WxccClient:
         seen: set[str] = set()
         start = from_ms
         while start < to_ms:
-            body = await self.request(
+            page = await self.request_as(
+                lambda body: _parse(TasksPage, body, "GET /v1/tasks").data,
                 "GET",
                 "/v1/tasks",
                 params={
@@ -102,7 +141,6 @@ class WxccClient:
                     "orgId": self.org_id,
                 },
             )
-            page = TasksPage.model_validate(body).data
             fresh = [t for t in page if t.id not in seen]
             for task in fresh:
                 seen.add(task.id)
@@ -127,7 +165,8 @@ class WxccClient:
         unique = list(dict.fromkeys(task_ids))
         for i in range(0, len(unique), CAPTURES_MAX_IDS):
             batch = unique[i : i + CAPTURES_MAX_IDS]
-            body = await self.request(
+            response = await self.request_as(
+                lambda body: _parse(CapturesResponse, body, "POST /v1/captures/query"),
                 "POST",
                 "/v1/captures/query",
                 json={
@@ -139,7 +178,7 @@ class WxccClient:
                     }
                 },
             )
-            for capture in CapturesResponse.model_validate(body).data:
+            for capture in response.data:
                 result[capture.task_id] = capture
         for task_id in unique:
             result.setdefault(task_id, Capture(taskId=task_id))
@@ -151,6 +190,18 @@ class WxccClient:
         self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None
     ) -> dict[str, Any]:
         """One API call with budget, TrackingId, bounded retries of transient failures, and classified errors."""
+        return await self.request_as(_as_is, method, path, params=params, json=json)
+
+    async def request_as(
+        self,
+        parse: Callable[[dict[str, Any]], T],
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+    ) -> T:
+        """`request`, with `parse` applied to the body inside the retries: a malformed answer is tried again too."""
         async for attempt in AsyncRetrying(
             stop=stop_after_attempt(self._settings.wxcc_max_attempts),
             wait=_WaitHonouringRetryAfter(),
@@ -158,7 +209,7 @@ class WxccClient:
             reraise=True,
         ):
             with attempt:
-                return await self._once(method, path, params=params, json=json)
+                return parse(await self._once(method, path, params=params, json=json))
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _once(self, method: str, path: str, *, params: dict[str, Any] | None, json: Any) -> dict[str, Any]:
@@ -197,13 +248,15 @@ class WxccClient:
     @staticmethod
     def _classify(response: httpx.Response) -> dict[str, Any]:
         status = response.status_code
+        where = f"{response.request.method} {response.request.url.path}"
         if status < 400:
-            body = json_or_text(response)
-            if not isinstance(body, dict):
-                raise WxccRetryable(f"WXCC answered {status} with a body that is not a JSON object", status=status)
+            malformed = malformed_body(where, response)
+            if malformed is not None:
+                log.warning("wxcc_malformed_response", where=where, status=status, error=str(malformed))
+                raise malformed
+            body: dict[str, Any] = response.json()
             return body
         tracking, message = describe_error(json_or_text(response))
-        where = f"{response.request.method} {response.request.url.path}"
         if status == 429 or status >= 500:
             log.warning("wxcc_retryable", status=status, tracking_id=tracking, where=where)
             raise WxccRetryable(

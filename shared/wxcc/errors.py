@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
 from shared.errors import Permanent, Retryable
 
@@ -35,6 +36,20 @@ class WxccRetryable(Retryable, WxccFailure):
         self._init_wxcc(status, tracking_id)
 
 
+class WxccMalformedResponse(WxccRetryable):
+    """A 2xx answer without the documented shape: not JSON, not an object, a required field missing or mistyped.
+
+    The message names the endpoint and the fields (never the values: a token answer may hold secrets). Retryable —
+    a proxy's error page or a half-deployed API change may pass — so the request is retried a bounded number of
+    times, then the message is, and its last receive dead-letters it with this reason.
+    """
+
+    def __init__(self, message: str, *, endpoint: str, fields: tuple[str, ...] = (), status: int | None = None) -> None:
+        super().__init__(message, status=status)
+        self.endpoint = endpoint
+        self.fields = fields
+
+
 class WxccPermanent(Permanent, WxccFailure):
     """A 4xx that will not change on retry (bad request, forbidden, not found)."""
 
@@ -63,6 +78,34 @@ def describe_error(body: Any) -> tuple[str | None, str]:
         text = "; ".join(p for p in parts if p) or str(error)
         return tracking, f"{key}: {text}" if key else text
     return tracking, str(body.get("message") or body)[:500]
+
+
+def malformed_body(where: str, resp: httpx.Response) -> WxccMalformedResponse | None:
+    """Why a 2xx body is not a JSON object (naming the endpoint, showing no content), or None when it is one."""
+    content_type = resp.headers.get("Content-Type", "no content type").split(";")[0].strip()
+    if not resp.content:
+        problem = f"empty body ({content_type})"
+    else:
+        try:
+            body = resp.json()
+        except ValueError:
+            problem = f"body is not JSON ({content_type}, {len(resp.content)} bytes)"
+        else:
+            if isinstance(body, dict):
+                return None
+            problem = f"body is JSON {type(body).__name__}, not an object"
+    return WxccMalformedResponse(
+        f"{where} → {resp.status_code}: malformed response: {problem}", endpoint=where, status=resp.status_code
+    )
+
+
+def validation_failure(where: str, exc: ValidationError) -> WxccMalformedResponse:
+    """A model validation error of a 2xx body as a `WxccMalformedResponse` naming the endpoint and each field."""
+    errors = exc.errors(include_url=False, include_input=False)
+    fields = tuple(dict.fromkeys(".".join(str(p) for p in e["loc"]) for e in errors))
+    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5])
+    more = f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""
+    return WxccMalformedResponse(f"{where}: malformed response: {problems}{more}", endpoint=where, fields=fields)
 
 
 def json_or_text(resp: httpx.Response) -> Any:

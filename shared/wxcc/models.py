@@ -51,9 +51,9 @@ class Task(_Model):
 
 
 class TasksPage(_Model):
-    """A `GET /v1/tasks` response."""
+    """A `GET /v1/tasks` response (`data` is required: an answer without it is malformed, not "no calls")."""
 
-    data: list[Task] = Field(default_factory=list)
+    data: list[Task]
 
 
 class SearchTask(_Model):
@@ -77,8 +77,18 @@ class PageInfo(_Model):
 
 
 class TaskDetails(_Model):
-    tasks: list[SearchTask] = Field(default_factory=list)
+    tasks: list[SearchTask]  # required: a page without it would silently lose its calls
     page_info: PageInfo = Field(alias="pageInfo")
+
+
+class SearchData(_Model):
+    task_details: TaskDetails = Field(alias="taskDetails")
+
+
+class SearchResponse(_Model):
+    """A `/search` response for the `taskDetails` query that has no GraphQL `errors`."""
+
+    data: SearchData
 
 
 class RecordingAttributes(_Model):
@@ -121,7 +131,9 @@ class Capture(_Model):
 
 
 class CapturesResponse(_Model):
-    data: list[Capture] = Field(default_factory=list)
+    """A captures query response (`data` is required: without it every call would look "not ready" for days)."""
+
+    data: list[Capture]
 
 
 class TokenResponse(_Model):

@@ -30,10 +30,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from pydantic import ValidationError
 
 from shared.config import Settings
 from shared.logging import get_logger
-from shared.wxcc.errors import WxccAuthError, WxccRetryable, describe_error, json_or_text, retry_after
+from shared.wxcc.errors import (
+    WxccAuthError,
+    WxccRetryable,
+    describe_error,
+    json_or_text,
+    malformed_body,
+    retry_after,
+    validation_failure,
+)
 from shared.wxcc.models import TokenResponse
 
 if TYPE_CHECKING:
@@ -226,4 +235,15 @@ class TokenProvider:
                 status=resp.status_code,
                 tracking_id=tracking,
             )
-        return TokenResponse.model_validate(resp.json())
+        where = f"{resp.request.method} {resp.request.url.path}"
+        malformed = malformed_body(where, resp)
+        if malformed is not None:
+            log.warning("wxcc_malformed_response", where=where, status=resp.status_code, error=str(malformed))
+            raise malformed
+        try:
+            return TokenResponse.model_validate(resp.json())
+        except ValidationError as exc:
+            # Only field names and pydantic's messages: never the values, which may be tokens.
+            error = validation_failure(where, exc)
+            log.warning("wxcc_malformed_response", where=where, fields=list(error.fields), error=str(error))
+            raise error from None

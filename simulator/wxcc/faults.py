@@ -1,4 +1,4 @@
-"""Fault injection rules (429, 5xx, slow, truncated downloads, expired URLs) and the engine that decides each request.
+"""Fault injection rules (429, 5xx, slow, truncated downloads, expired URLs, malformed answers) and their engine.
 
 A rule fires on the next `count` matching requests, or with `probability` per matching request (both: with that
 probability, at most `count` times). Probabilistic decisions are a hash of (seed, rule, endpoint, n-th request to that
@@ -16,11 +16,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-FaultKind = Literal["rate_limit", "server_error", "slow", "truncate", "expired_url"]
+FaultKind = Literal["rate_limit", "server_error", "slow", "truncate", "expired_url", "malformed"]
+Mutation = Literal["any", "drop_field", "wrong_type", "extra_fields", "html", "truncated", "empty"]
 Endpoint = Literal["token", "tasks", "search", "captures", "recordings", "*"]
 ENDPOINTS: tuple[str, ...] = ("token", "tasks", "search", "captures", "recordings")
 """Every endpoint a fault can hit (the control API never faults)."""
-KINDS: tuple[str, ...] = ("rate_limit", "server_error", "slow", "truncate", "expired_url")
+KINDS: tuple[str, ...] = ("rate_limit", "server_error", "slow", "truncate", "expired_url", "malformed")
 
 
 class FaultRule(BaseModel):
@@ -37,6 +38,14 @@ class FaultRule(BaseModel):
     delay_s: float = Field(default=1.0, ge=0, le=300, description="slow: seconds before the response")
     fraction: float = Field(
         default=0.5, ge=0, lt=1, description="truncate: share of the body sent before the connection drops"
+    )
+    mutation: Mutation = Field(
+        default="any", description="malformed: how a 200 JSON answer is spoiled (`any`: each mutation in turn)"
+    )
+    field: str | None = Field(
+        default=None,
+        max_length=200,
+        description="malformed drop_field / wrong_type: dotted path into the body (default: per endpoint)",
     )
 
     @model_validator(mode="after")

@@ -1,7 +1,8 @@
 """What happens around every API request: counting, injected faults, bearer-token check, rate limit, error bodies.
 
 Order for a data-plane request: count it → `slow` fault (delay) → `rate_limit` fault (429 + Retry-After) →
-`server_error` fault (5xx) → bearer token (tasks, search, captures) → per-client rate limit (if configured) → handler.
+`server_error` fault (5xx) → bearer token (tasks, search, captures) → per-client rate limit (if configured) → handler
+→ `malformed` fault (chaos mode: a 200 JSON answer of token, tasks, search or captures is spoiled, `chaos.py`).
 The control API (`/api/v1/simulator/*`) skips all of it.
 """
 
@@ -13,10 +14,14 @@ import uuid
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from shared.logging import get_logger
+from simulator.wxcc.chaos import MALFORMABLE, malformed_response, pick_mutation
 from simulator.wxcc.errors import ApiError, S3Error, s3_error, wxcc_error
 from simulator.wxcc.faults import ENDPOINTS
 from simulator.wxcc.http import CONTROL_PREFIX, endpoint_of, state_of
 from simulator.wxcc.state import SimulatorState
+
+log = get_logger(__name__)
 
 AUTHENTICATED = frozenset({"tasks", "search", "captures"})
 
@@ -48,7 +53,15 @@ async def _guarded(request: web.Request, handler: Handler, endpoint: str, state:
         if wait_s is not None:
             state.stats.rate_limited += 1
             raise ApiError(429, "Too many requests for this client.", headers={"Retry-After": str(wait_s)})
-    return await handler(request)
+    response = await handler(request)
+    if endpoint in MALFORMABLE and isinstance(response, web.Response) and response.status == 200:
+        injected_before = faults.injected["malformed"]
+        malformed = faults.take("malformed", endpoint)
+        if malformed is not None:
+            mutation = pick_mutation(malformed.mutation, injected_before)
+            log.info("fault_malformed", endpoint=endpoint, mutation=mutation, field=malformed.field)
+            return malformed_response(endpoint, response, mutation, malformed.field)
+    return response
 
 
 def _error_response(endpoint: str, status: int, message: str, tracking: str, headers: dict[str, str]) -> web.Response:
