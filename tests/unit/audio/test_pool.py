@@ -14,6 +14,7 @@ import pytest
 from shared.audio import AudioUnusable, PrepareOptions
 from shared.audio.pool import AudioPreparer
 from shared.errors import Retryable
+from tests.helpers import eventually
 from tests.unit.audio.synth import write_call
 
 LABELS = ("customer", "agent")
@@ -54,15 +55,11 @@ async def test_a_killed_pool_process_is_retryable_and_the_pool_recovers(tmp_path
     long_call = write_call(tmp_path / "long.wav", 1800.0, [(float(s), s + 8.0) for s in range(0, 1790, 10)])
     work = asyncio.create_task(pool.prepare(long_call, tmp_path / "long", channel_labels=LABELS, options=OPTIONS))
 
-    async def busy_child() -> int:
-        while not (children := multiprocessing.active_children()):
-            await asyncio.sleep(0.02)
-        return children[0].pid or 0
-
-    pid = await asyncio.wait_for(busy_child(), timeout=30)
+    await eventually(lambda: bool(multiprocessing.active_children()), timeout=30, interval=0.02)
+    pid = multiprocessing.active_children()[0].pid or 0
     await asyncio.sleep(0)  # the job is submitted before the child shows up; the kill lands while it works
     os.kill(pid, signal.SIGKILL)
-    with pytest.raises(Retryable, match="died while preparing long.wav"):
+    with pytest.raises(Retryable, match=r"died while preparing long\.wav"):
         await asyncio.wait_for(work, timeout=60)
 
     short = write_call(tmp_path / "short.wav", 10.0, [(1.0, 8.0)])
