@@ -1,4 +1,4 @@
-"""`callpipe` subcommands: api, worker, bootstrap, journey, dlq, dev, demo, local-aws, simulator, openai-fake."""
+"""`callpipe` subcommands: api, worker, bootstrap, journey, dlq, dev, demo, chaos, local-aws, simulator, openai-fake."""
 
 from __future__ import annotations
 
@@ -120,6 +120,22 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo()
 
 
+def _cmd_chaos(args: argparse.Namespace) -> int:
+    from cli.chaos import ChaosConfig, run_chaos
+
+    configure_logging("WARNING", "console")
+    config = ChaosConfig(
+        calls=args.calls, kills=args.kills, seed=args.seed, logs_dir=args.logs_dir, kill_poll_first=not args.spare_poll
+    )
+    report = asyncio.run(run_chaos(config, progress=lambda line: print(line, flush=True)))
+    for problem in report.problems:
+        print(f"PROBLEM   {problem}")
+    if report.logs_dir:
+        print(f"worker logs: {report.logs_dir}")
+    print(report.summary_line())
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="callpipe", description=__doc__)
@@ -175,6 +191,16 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--aws-port", type=int, default=4566)
     dev.add_argument("--api-port", type=int, default=8080)
     dev.set_defaults(func=_cmd_dev)
+
+    chaos = sub.add_parser(
+        "chaos", help="one journey through real worker processes under WXCC/OpenAI faults and SIGKILLs, then checks"
+    )
+    chaos.add_argument("--calls", type=int, default=200, help="simulated calls in the journey's window")
+    chaos.add_argument("--kills", type=int, default=3, help="worker processes SIGKILLed mid-work")
+    chaos.add_argument("--seed", type=int, default=1)
+    chaos.add_argument("--logs-dir", default=None, help="keep the worker logs here")
+    chaos.add_argument("--spare-poll", action="store_true", help="kill only fetch/transcribe/analyze workers")
+    chaos.set_defaults(func=_cmd_chaos)
 
     demo = sub.add_parser("demo", help="simulated calls through the whole pipeline on a local AWS endpoint")
     demo.set_defaults(func=_cmd_demo)

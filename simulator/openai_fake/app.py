@@ -1,9 +1,30 @@
 """The fake's aiohttp app: transcriptions answered from the simulator's scripts, schema-true chat completions,
-fault injection and billing counters at `/api/v1/simulator/openai/*`."""
+fault injection and billing counters at `/api/v1/simulator/openai/*`.
+
+Billing, as the chaos run counts it (`Stats`): a request is *billed* only when the fake answered it successfully — a
+fault-injected 429/500, a refused upload (4xx) or a request whose client had already gone is not. The last case is a
+choice: when a worker is SIGKILLed mid-request the real service may or may not bill the request it was answering; the
+fake does not (it checks, after its delay and work, whether the client's connection is still open before it counts
+the request: `request.transport is None or request.transport.is_closing()` → `Stats.abandoned`). So a duplicate in
+the counters is always work the pipeline *received* twice, never a request cut off by a crash.
+
+Per call, the fake counts billed transcriptions by upload name (`{task}.{leg}.{speaker}.{n}.ogg`, `chunks_billed`) and
+by the content of the audio (SHA-256 of the decoded PCM, so a re-encoded copy of the same chunk, whose Ogg container
+differs by its random stream serial, is still the same audio; `audio_billed`), and billed chat completions per task
+(`completions_by_task`: the task whose transcript — the segment texts this fake answered for it — the prompt
+carries, best effort: short simulated calls share their lines) and per prompt (`completions_by_prompt`, SHA-256 of
+the user message: a re-analysis of a stored transcript sends the very same prompt). `Stats.duplicates()` lists every
+key billed more than once.
+
+Faults: `rate_limit_next` / `server_error_next` serve the next N requests a 429 / 500 (a chaos run sets them in
+bursts), `reject_audio_tasks` answers every transcription of those tasks 400 "corrupted audio" (a permanently bad
+call), `delay_s` delays every request.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 import uuid
@@ -27,24 +48,108 @@ CODE_PAUSE_S = 0.1  # the simulator's silence between an utterance's code and it
 
 @dataclass
 class Faults:
-    """What to do wrong next: counts of 429s and 500s still to serve, and a delay for every request."""
+    """What to do wrong next: counts of 429s and 500s still to serve, tasks whose audio is refused as corrupt, and a
+    delay for every request."""
 
     rate_limit_next: int = 0
     retry_after_s: float = 1.0
     server_error_next: int = 0
     delay_s: float = 0.0
+    reject_audio_tasks: set[str] = field(default_factory=set)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "reject_audio_tasks": sorted(self.reject_audio_tasks)}
+
+
+UNKNOWN_TASK = "?"
+
+
+def prompt_digest(user_message: str) -> str:
+    """The key of `Stats.completions_by_prompt`: SHA-256 of a chat completion's (last) user message."""
+    return hashlib.sha256(user_message.encode()).hexdigest()
+
+
+"""`completions_by_task` key of a completion whose prompt matches no transcribed call."""
 
 
 @dataclass
 class Stats:
-    """What the fake served: requests per endpoint, audio seconds billed (per task), faults injected."""
+    """What the fake served and billed: requests per endpoint, audio seconds billed (per task), billed requests per
+    chunk, per audio content and per task, faults injected, requests not billed because the client had gone."""
 
     requests: Counter[str] = field(default_factory=Counter)
     billed_seconds: float = 0.0
     billed_by_task: dict[str, float] = field(default_factory=dict)
     transcriptions_by_task: Counter[str] = field(default_factory=Counter)
+    chunks_billed: Counter[str] = field(default_factory=Counter)  # "task|upload name"
+    audio_billed: Counter[str] = field(default_factory=Counter)  # "task|sha256 of the decoded PCM"
     completions: int = 0
+    completions_by_task: Counter[str] = field(default_factory=Counter)
+    completions_by_prompt: Counter[str] = field(default_factory=Counter)  # sha256 of the user message
     faults: Counter[str] = field(default_factory=Counter)
+    abandoned: Counter[str] = field(default_factory=Counter)  # answered after the client had gone: not billed
+    texts_by_task: dict[str, set[str]] = field(default_factory=dict)  # segment texts answered per task
+    billed_at: dict[str, list[float]] = field(default_factory=dict)  # "task|upload name" / digest → time.monotonic()
+
+    def bill_transcription(self, task_id: str, name: str, pcm: bytes, duration: float, texts: list[str]) -> None:
+        """Count one successfully answered transcription."""
+        self.billed_seconds += duration
+        self.billed_by_task[task_id] = self.billed_by_task.get(task_id, 0.0) + duration
+        self.transcriptions_by_task[task_id] += 1
+        self.chunks_billed[f"{task_id}|{name}"] += 1
+        self.billed_at.setdefault(f"{task_id}|{name}", []).append(time.monotonic())
+        self.audio_billed[f"{task_id}|{hashlib.sha256(pcm).hexdigest()[:16]}"] += 1
+        self.texts_by_task.setdefault(task_id, set()).update(t for t in texts if t)
+
+    def bill_completion(self, user_message: str) -> str:
+        """Count one successfully answered chat completion; returns the task it was for (or `UNKNOWN_TASK`)."""
+        task_id = self.task_of_prompt(user_message)
+        self.completions += 1
+        self.completions_by_task[task_id] += 1
+        digest = prompt_digest(user_message)
+        self.completions_by_prompt[digest] += 1
+        self.billed_at.setdefault(digest, []).append(time.monotonic())
+        return task_id
+
+    def task_of_prompt(self, prompt: str) -> str:
+        """The transcribed call the prompt is about, when only one fits: every segment text answered for it is in
+        the prompt, and no other such call's texts cover more of it. Short simulated calls share their few lines
+        ("Hi, this."), so this is best effort: `UNKNOWN_TASK` when two calls fit equally; count duplicates by prompt."""
+        fits = sorted(
+            ((sum(len(t) for t in texts), task_id) for task_id, texts in self.texts_by_task.items() if texts),
+            reverse=True,
+        )
+        fits = [(size, task_id) for size, task_id in fits if all(t in prompt for t in self.texts_by_task[task_id])]
+        if not fits or (len(fits) > 1 and fits[0][0] == fits[1][0]):
+            return UNKNOWN_TASK
+        return fits[0][1]
+
+    def duplicates(self) -> dict[str, dict[str, int]]:
+        """Every billing key billed more than once: the same chunk or the same audio of a call transcribed twice, the
+        very same analysis prompt answered twice (`completions_by_task` is best effort, see `task_of_prompt`)."""
+        return {
+            "chunks": {k: n for k, n in self.chunks_billed.items() if n > 1},
+            "audio": {k: n for k, n in self.audio_billed.items() if n > 1},
+            "prompts": {k: n for k, n in self.completions_by_prompt.items() if n > 1},
+        }
+
+    def transcription_duplicates(self) -> int:
+        """Transcription requests billed beyond the first, per call: the larger of its extra chunk bills and its
+        extra audio bills."""
+        extra: Counter[str] = Counter()
+        for kind in ("chunks", "audio"):
+            per_task: Counter[str] = Counter()
+            for key, n in self.duplicates()[kind].items():
+                per_task[key.split("|", 1)[0]] += n - 1
+            for task_id, n in per_task.items():
+                extra[task_id] = max(extra[task_id], n)
+        return sum(extra.values())
+
+    def duplicate_count(self) -> int:
+        """Billed requests beyond the first: transcriptions (per call) and analyses (per identical prompt; two calls
+        with the very same transcript would count here too — `prompt_digest` lets a caller that knows the
+        transcripts tell them apart)."""
+        return self.transcription_duplicates() + sum(n - 1 for n in self.duplicates()["prompts"].values())
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -53,7 +158,11 @@ class Stats:
             "billed_by_task": {k: round(v, 3) for k, v in self.billed_by_task.items()},
             "transcriptions_by_task": dict(self.transcriptions_by_task),
             "completions": self.completions,
+            "completions_by_task": dict(self.completions_by_task),
             "faults": dict(self.faults),
+            "abandoned": dict(self.abandoned),
+            "duplicates": self.duplicates(),
+            "duplicate_count": self.duplicate_count(),
         }
 
 
@@ -82,6 +191,11 @@ def _turns(value: Any) -> list[dict[str, Any]]:
     if isinstance(value, list):
         return [t for v in value for t in _turns(v)]
     return []
+
+
+def _client_gone(request: web.Request) -> bool:
+    """Whether the client closed its connection before the answer could be sent (a killed worker)."""
+    return request.transport is None or request.transport.is_closing()
 
 
 def _error(status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -119,7 +233,11 @@ def create_app(scripts: ScriptSource) -> web.Application:
     app.middlewares.append(openai_behaviour)
 
     async def transcriptions(request: web.Request) -> web.Response:
-        form = await request.post()
+        try:
+            form = await request.post()
+        except ConnectionError:  # the client went away during the fake's delay, before its upload was read
+            stats.abandoned[request.path] += 1
+            return _error(499, "client closed the connection", "client_closed")
         upload = form.get("file")
         if not isinstance(upload, web.FileField):
             return _error(400, "file is required", "invalid_request_error")
@@ -131,9 +249,9 @@ def create_app(scripts: ScriptSource) -> web.Application:
         except ValueError as exc:
             return _error(400, f"Audio file might be corrupted or unsupported: {exc}", "invalid_request_error")
         task_id = upload.filename.split(".", 1)[0]
-        stats.billed_seconds += duration
-        stats.billed_by_task[task_id] = stats.billed_by_task.get(task_id, 0.0) + duration
-        stats.transcriptions_by_task[task_id] += 1
+        if task_id in faults.reject_audio_tasks:
+            stats.faults["rejected_audio"] += 1
+            return _error(400, "Audio file might be corrupted or unsupported", "invalid_request_error")
         texts = await scripts(task_id) or {}
         segments: list[dict[str, Any]] = []
         for code in find_codes(pcm):
@@ -144,6 +262,10 @@ def create_app(scripts: ScriptSource) -> web.Application:
             end = min(duration, start + max(0.5, 0.4 * len(text.split())))
             segments.append({"start": round(start, 3), "end": round(end, 3), "text": text})
         full = " ".join(s["text"] for s in segments)
+        if _client_gone(request):
+            stats.abandoned[request.path] += 1
+            return _error(499, "client closed the connection", "client_closed")
+        stats.bill_transcription(task_id, upload.filename, pcm, duration, [s["text"] for s in segments])
         fmt = str(form.get("response_format", "json"))
         if fmt == "text":
             return web.Response(text=full)
@@ -176,6 +298,12 @@ def create_app(scripts: ScriptSource) -> web.Application:
     async def completions(request: web.Request) -> web.Response:
         try:
             body = await request.json()
+        except ConnectionError:
+            stats.abandoned[request.path] += 1
+            return _error(499, "client closed the connection", "client_closed")
+        except json.JSONDecodeError:
+            return _error(400, "messages is required", "invalid_request_error")
+        try:
             messages = body["messages"]
         except (json.JSONDecodeError, KeyError, TypeError):
             return _error(400, "messages is required", "invalid_request_error")
@@ -184,7 +312,10 @@ def create_app(scripts: ScriptSource) -> web.Application:
         fmt = body.get("response_format") or {}
         schema = fmt.get("json_schema", {}).get("schema") if fmt.get("type") == "json_schema" else None
         content = json.dumps(fill(schema, user)) if schema else "OK"
-        stats.completions += 1
+        if _client_gone(request):
+            stats.abandoned[request.path] += 1
+            return _error(499, "client closed the connection", "client_closed")
+        stats.bill_completion(user)
         prompt_tokens, completion_tokens = max(1, len(prompt) // 4), max(1, len(content) // 4)
         return web.json_response(
             {
@@ -214,7 +345,7 @@ def create_app(scripts: ScriptSource) -> web.Application:
             if not hasattr(faults, key):
                 return web.json_response({"error": f"unknown fault {key!r}"}, status=400)
             setattr(faults, key, type(getattr(faults, key))(value))
-        return web.json_response(faults.__dict__)
+        return web.json_response(faults.to_json())
 
     async def get_stats(request: web.Request) -> web.Response:
         return web.json_response(stats.to_json())
