@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck pytest test-localstack demo bench infra-check clean
+.PHONY: install test lint typecheck pytest test-localstack demo bench infra-check audit clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ bench: $(STAMP)
 
 infra-check: $(STAMP)
 	bash .ci/infra-check.sh
+
+# Known vulnerabilities of every installed dependency (pip-audit, then the index's project data; see .ci/audit.py).
+audit: $(STAMP)
+	$(BIN)/python .ci/audit.py --python $(BIN)/python
 
 clean:
 	rm -rf $(VENV) .venv-localstack .mypy_cache .pytest_cache .ruff_cache

@@ -21,7 +21,7 @@ SECURITY_SCHEMES = {
 _STATUS_TEXT = {
     200: "OK",
     202: "Accepted",
-    400: "Malformed request",
+    400: "Malformed request (not JSON, or a request line or header the HTTP parser refuses)",
     401: "Missing or invalid API key",
     404: "Not found",
     409: "Conflict",
@@ -70,8 +70,11 @@ def _operation(route: Route, keyed: Keyed, defs: dict[str, Any]) -> Any:
     ]
     responses: dict[str, Any] = {}
     statuses = dict(route.responses)
+    statuses.setdefault(400, ErrorBody)  # any request: the HTTP parser refuses lines and headers over its limits
     if not route.public:
         statuses.setdefault(401, ErrorBody)
+    if route.body is not None:
+        statuses.setdefault(413, ErrorBody)
     for status, model in sorted(statuses.items()):
         entry: dict[str, Any] = {"description": _STATUS_TEXT.get(status, "Response")}
         if model is not None:

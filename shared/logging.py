@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from collections.abc import Iterable, MutableMapping
@@ -25,6 +26,9 @@ _SECRET_TEXT = (
 )
 
 CONTEXT_KEYS = ("journey_id", "task_id", "stage", "message_id")
+# Libraries log through the standard `logging` module; their records go through the same redaction, from this level.
+LIBRARY_LOG_LEVEL = logging.WARNING
+_ENV_SECRET_MIN_LEN = 8  # shorter values (the emulators' `test`) would blank out ordinary words
 
 
 class Redactor:
@@ -62,6 +66,32 @@ class Redactor:
 
 
 redactor = Redactor()
+_library_handler: logging.Handler | None = None
+
+
+def environment_secrets(environ: MutableMapping[str, str] | None = None) -> list[str]:
+    """Values of environment variables with a secret-looking name (`AWS_SECRET_ACCESS_KEY`, `OPENAI_API_KEY`, …)."""
+    env = os.environ if environ is None else environ
+    return [v for k, v in env.items() if _SECRET_KEY.search(k) and len(v) >= _ENV_SECRET_MIN_LEN]
+
+
+def _route_library_logs(out: TextIO, prepare: list[Processor], renderer: Processor) -> None:
+    """Send the standard `logging` records of libraries (aiohttp, botocore, httpx, openai) through the same
+    processors (redaction included) and renderer, instead of Python's unformatted last-resort handler."""
+    global _library_handler
+    root = logging.getLogger()
+    if _library_handler is not None:
+        root.removeHandler(_library_handler)
+    handler = logging.StreamHandler(out)
+    handler.setLevel(LIBRARY_LOG_LEVEL)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *prepare],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, redactor, renderer],
+        )
+    )
+    root.addHandler(handler)
+    _library_handler = handler
 
 
 def configure_logging(
@@ -70,20 +100,21 @@ def configure_logging(
     """Configure structlog once per process; `fmt` is `json`, `console` or `auto` (console on a TTY)."""
     out = stream or sys.stderr
     redactor.add(secrets)
+    redactor.add(environment_secrets())
     as_json = fmt == "json" or (fmt == "auto" and not out.isatty())
-    processors: list[Processor] = [
+    prepare: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
         structlog.processors.format_exc_info,
-        redactor,
     ]
     renderer: Processor = (
         structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer(colors=out.isatty())
     )
+    _route_library_logs(out, prepare, renderer)
     structlog.configure(
-        processors=[*processors, renderer],
+        processors=[*prepare, redactor, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level]),
         logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,

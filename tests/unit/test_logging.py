@@ -2,7 +2,9 @@
 
 import io
 import json
+import logging
 
+import pytest
 import structlog
 
 from shared.logging import bind_context, configure_logging, get_logger
@@ -37,3 +39,32 @@ def test_debug_lines_are_dropped_at_info_level() -> None:
     configure_logging("INFO", "json", stream=out)
     get_logger("test").debug("noise")
     assert out.getvalue() == ""
+
+
+def test_library_records_go_through_the_same_redaction() -> None:
+    out = io.StringIO()
+    configure_logging("DEBUG", "json", secrets=["configured-secret-42"], stream=out)
+    lib = logging.getLogger("some.library")
+    lib.debug("below the library level: dropped")
+    try:
+        raise RuntimeError("failed with Authorization: Bearer abcdefghijklmnop and configured-secret-42")
+    except RuntimeError:
+        lib.exception("request failed, api_key=%s", "plain-key-value")
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [(line["event"].split(",")[0], line["logger"], line["level"]) for line in lines] == [
+        ("request failed", "some.library", "error")
+    ]
+    text = out.getvalue()
+    assert "RuntimeError" in lines[0]["exception"]
+    for secret in ("abcdefghijklmnop", "configured-secret-42", "plain-key-value"):
+        assert secret not in text
+
+
+def test_secret_looking_environment_variables_are_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws-secret-from-env-123")
+    monkeypatch.setenv("SHORT_SECRET", "test")  # too short to scrub without blanking out ordinary words
+    out = io.StringIO()
+    configure_logging("INFO", "json", stream=out)
+    get_logger("test").info("signed with aws-secret-from-env-123", note="a test run")
+    line = json.loads(out.getvalue())
+    assert line["event"] == "signed with ***" and line["note"] == "a test run"

@@ -137,50 +137,85 @@ resource "aws_iam_role_policy" "execution" {
 
 # --- API task role ------------------------------------------------------------------------------------------------------
 
+# Exactly the calls the API's code makes (api/, and the shared/ and queues/ code it runs), by route:
+#   POST /journeys             journeys table: idempotency key Put/Get, journey Put (transaction); poll queue Send;
+#                              a body over the claim-check threshold goes to the messages bucket (PutObject)
+#     kind=reprocess           + tracking rows reopened (UpdateItem), the analyze queue Send
+#   GET /journeys[/{id}], cancel   journeys table Get/Query (by-state index)/Update; DLQ depths (GetQueueAttributes)
+#   GET /calls/{task_id}       tracking table GetItem
+#   GET /dlq, POST /dlq/{stage}/replay   each DLQ: Receive/Delete/ChangeMessageVisibility or StartMessageMoveTask;
+#                              its work queue: Send; a FAILED call reopened (tracking Get/Update, journey counters)
+#   GET /ready                 GetQueueUrl on every queue, DescribeTable on every table, HeadBucket (= s3:ListBucket)
+# Nothing else: no Scan or DeleteItem, no coordination or license items, no recording or result object, no PurgeQueue.
 data "aws_iam_policy_document" "api" {
   statement {
     sid       = "Journeys"
-    actions   = local.table_write_actions
+    actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     resources = concat([local.t.journeys.arn], values(local.t.journeys.index_arns))
   }
 
   statement {
-    sid       = "ReadCallStatus"
-    actions   = local.table_read_actions
+    sid       = "CallRowsReadAndReopen"
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     resources = [local.t.tracking.arn]
   }
 
   statement {
-    sid       = "StartPolling"
-    actions   = ["sqs:SendMessage", "sqs:GetQueueUrl"]
-    resources = [local.q.poll.arn]
+    sid       = "ReadinessTables"
+    actions   = ["dynamodb:DescribeTable"]
+    resources = [for t in values(local.t) : t.arn]
   }
 
   statement {
-    sid       = "ReportQueueDepths"
-    actions   = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
+    sid       = "EnqueueWork"
+    actions   = ["sqs:SendMessage"]
+    resources = [for s in values(local.q) : s.arn]
+  }
+
+  statement {
+    sid       = "FindAndMeasureQueues"
+    actions   = ["sqs:GetQueueUrl", "sqs:GetQueueAttributes"]
     resources = concat([for s in values(local.q) : s.arn], [for s in values(local.q) : s.dlq_arn])
   }
 
   statement {
+    sid = "ReplayDeadLetters"
+    actions = [
+      "sqs:ReceiveMessage",
+      "sqs:DeleteMessage",
+      "sqs:ChangeMessageVisibility",
+      "sqs:StartMessageMoveTask",
+      "sqs:ListMessageMoveTasks",
+    ]
+    resources = [for s in values(local.q) : s.dlq_arn]
+  }
+
+  statement {
     sid       = "ClaimCheckBodies"
-    actions   = ["s3:PutObject", "s3:GetObject"]
+    actions   = ["s3:PutObject"]
     resources = ["${local.b.messages.arn}/*"]
   }
 
   statement {
-    sid     = "ServeResults"
-    actions = ["s3:GetObject"]
-    resources = [
-      "${local.b.results.arn}/transcripts/*",
-      "${local.b.results.arn}/analyses/*",
-    ]
+    sid       = "ReadinessBuckets"
+    actions   = ["s3:ListBucket"] # what HeadBucket needs
+    resources = [local.b.recordings.arn, local.b.results.arn, local.b.messages.arn]
   }
 
   statement {
     sid       = "UseDataKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [var.kms_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values = [
+        "sqs.${local.region}.amazonaws.com",
+        "s3.${local.region}.amazonaws.com",
+        "dynamodb.${local.region}.amazonaws.com",
+      ]
+    }
   }
 }
 

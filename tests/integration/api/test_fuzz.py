@@ -1,0 +1,225 @@
+"""Schemathesis against the running API's own `/api/v1/openapi.json`: no 5xx, every response as documented.
+
+The API runs as its own process (`callpipe api`) on a bootstrapped prefix of the local AWS endpoint, so the fuzzer's
+blocking HTTP calls never share an event loop with the server. Each operation gets positive and negative examples,
+once with a valid key and once without any key (auth enabled). Generation is derandomized: a failure reproduces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from api.app import app_routes
+from api.auth import hash_key
+from queues.bootstrap import bootstrap
+from shared.aws import AwsClients
+from shared.config import Settings
+from shared.resources import DataResources
+from shared.tracking import TrackingTable
+from simulator.aws import LocalAws
+from tests.helpers import settings_env
+
+pytestmark = pytest.mark.slow
+
+API_KEY = "fuzz-key-5a0f7c1e9b"
+ORG, TASK = "org-fuzz", "task-seeded-1"
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+OPERATIONS = [(route.method, route.path) for route in app_routes()]
+# Negative examples need something to break: a body, a query or a path parameter.
+WITH_INPUT = [(r.method, r.path) for r in app_routes() if r.body or r.query or "{" in r.path or r.headers]
+MODES = [(m, p, GenerationMode.POSITIVE) for m, p in OPERATIONS] + [
+    (m, p, GenerationMode.NEGATIVE) for m, p in WITH_INPUT
+]
+MODE_IDS = [f"{m} {p} {mode}" for m, p, mode in MODES]
+CALLPIPE = str(Path(sys.executable).with_name("callpipe"))
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+    negative_data_rejection,
+]
+FUZZ = settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_ready(base: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the API exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"the API was not ready within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+async def _bootstrap_with_a_call(settings: Settings) -> None:
+    """The prefix's resources, and one tracking row so `getCall` has a 200 to document."""
+    await bootstrap(settings, include_echo=False)
+    async with AwsClients(settings).dynamodb() as ddb:
+        rows = TrackingTable(ddb, DataResources(settings.name_prefix).tracking_table.name)
+        put = rows.claim_put(
+            ORG, TASK, "j-seeded", pipeline_version=1, retry_failed=False, lease_s=60, facts={"channel": "telephony"}
+        )
+        await ddb.put_item(**put)
+
+
+@pytest.fixture(scope="module")
+def live_api(local_aws: LocalAws, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`callpipe api` on a free port, keys configured, over a freshly bootstrapped prefix; yields its base URL."""
+    booted = Settings(
+        name_prefix=f"t-{uuid.uuid4().hex[:10]}",
+        aws_region="us-east-1",
+        aws_endpoint_url=local_aws.endpoint,
+        aws_endpoint_url_sqs=os.environ.get("CALLPIPE_TEST_SQS_ENDPOINT"),
+        aws_endpoint_url_s3=os.environ.get("CALLPIPE_TEST_S3_ENDPOINT"),
+        log_format="json",
+    )
+    loop = asyncio.new_event_loop()  # the session's loop belongs to pytest-asyncio; these steps get their own
+    try:
+        loop.run_until_complete(_bootstrap_with_a_call(booted))
+    finally:
+        loop.close()
+    port = _free_port()
+    env = settings_env(booted)
+    env.update(
+        CALLPIPE_API_KEY_HASHES=f'["{hash_key(API_KEY)}"]',
+        CALLPIPE_API_MAX_BODY_BYTES=str(64 * 1024),
+        CALLPIPE_WXCC_ORG_ID=ORG,
+        CALLPIPE_LOG_LEVEL="WARNING",
+    )
+    log = tmp_path_factory.mktemp("fuzz") / "api.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([CALLPIPE, "api", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base, proc, log)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise
+    assert code == 0, log.read_text()[-3000:]
+    assert "api_unhandled_error" not in log.read_text(), log.read_text()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def known(live_api: str) -> dict[str, str]:
+    """Path parameters that exist: a journey (created through the API), the seeded call, a real stage."""
+    created = httpx.post(
+        f"{live_api}/api/v1/journeys", json={"kind": "tasks", "task_ids": [TASK]}, headers=AUTH, timeout=10
+    )
+    assert created.status_code == 202, created.text
+    return {"journey_id": created.json()["id"], "task_id": TASK, "stage": "fetch"}
+
+
+def _cases(operation: Any, mode: GenerationMode, known: dict[str, str]) -> Any:
+    """Generated cases; positive ones half of the time on path parameters that exist, so 200s get checked too."""
+    generated = operation.as_strategy(generation_mode=mode)
+    names = [p["name"] for p in operation.definition.raw.get("parameters", []) if p["in"] == "path"]
+    if mode is GenerationMode.NEGATIVE or not names:
+        return generated
+    return st.one_of(generated, operation.as_strategy(path_parameters={n: known[n] for n in names}))
+
+
+@pytest.fixture(scope="module")
+def live_schema(live_api: str) -> Any:
+    """The schema as the running server serves it (not the route table the test knows)."""
+    schema = schemathesis.openapi.from_url(f"{live_api}/api/v1/openapi.json")
+    schema.config.update(base_url=live_api)
+    return schema
+
+
+def test_the_live_document_lists_every_route(live_schema: Any) -> None:
+    served = {(method.upper(), path) for path, item in live_schema.raw_schema["paths"].items() for method in item}
+    assert served == set(OPERATIONS)
+
+
+@pytest.mark.parametrize(("method", "path", "mode"), MODES, ids=MODE_IDS)
+def test_with_a_key_every_response_is_documented(
+    live_schema: Any, known: dict[str, str], method: str, path: str, mode: GenerationMode
+) -> None:
+    operation = live_schema[path][method]
+    statuses: set[int] = set()
+
+    @FUZZ
+    @given(case=_cases(operation, mode, known))
+    def fuzz(case: Any) -> None:
+        statuses.add(case.call_and_validate(headers=AUTH, checks=CHECKS, timeout=30).status_code)
+
+    fuzz()
+    assert 401 not in statuses, statuses  # the key is accepted on every route, whatever else the request holds
+    if mode is GenerationMode.POSITIVE and method == "GET" and path not in ("/ready",):
+        assert 200 in statuses, statuses  # the fuzzer did reach the documented success body
+    if mode is GenerationMode.NEGATIVE:
+        assert any(400 <= s < 500 for s in statuses), statuses  # (a negative header may still be a valid string)
+
+
+@pytest.mark.parametrize(("method", "path", "mode"), MODES, ids=MODE_IDS)
+def test_without_a_key_every_response_is_documented_and_private_routes_say_401(
+    live_schema: Any, known: dict[str, str], method: str, path: str, mode: GenerationMode
+) -> None:
+    operation = live_schema[path][method]
+    private = operation.definition.raw.get("security") != []
+    statuses: set[int] = set()
+
+    @FUZZ
+    @given(case=_cases(operation, mode, known))
+    def fuzz(case: Any) -> None:
+        for name in list(case.headers or {}):
+            if name.lower() in ("authorization", "x-api-key"):
+                del case.headers[name]
+        response = case.call_and_validate(checks=CHECKS, timeout=30)
+        statuses.add(response.status_code)
+        # Before any key check: the HTTP parser's 400 (line over its limit), the body limit's 413, no matching route.
+        if private and response.status_code not in (400, 404, 405, 413):
+            assert response.status_code == 401, (case.method, case.formatted_path, response.status_code, response.text)
+
+    fuzz()
+    if private:
+        assert 401 in statuses, statuses
