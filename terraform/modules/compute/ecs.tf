@@ -23,6 +23,9 @@ locals {
     AWS_DEFAULT_REGION   = local.region
   })
   environment = [for k in sort(keys(local.base_environment)) : { name = k, value = local.base_environment[k] }]
+  transcribe_environment = merge(
+    { CALLPIPE_AUDIO_PROCESSES = tostring(floor(var.workers["transcribe"].cpu / 1024)) }, local.base_environment
+  )
 
   # Shared by every container: read-only root file system with a writable task-local /tmp, an init process that
   # forwards SIGTERM to Python and reaps children, and 120 s (the Fargate maximum) between SIGTERM and SIGKILL so a
@@ -59,10 +62,16 @@ locals {
     },
     {
       for stage in local.stages : stage => {
-        cpu      = var.workers[stage].cpu
-        memory   = var.workers[stage].memory
-        command  = ["worker", "--stage", stage]
-        extra    = {}
+        cpu     = var.workers[stage].cpu
+        memory  = var.workers[stage].memory
+        command = ["worker", "--stage", stage]
+        # Transcribe's audio preparation is CPU work that holds the GIL: with 2+ vCPUs it gets a process per vCPU
+        # (CALLPIPE_AUDIO_PROCESSES), with one it stays in a thread of the worker. var.environment can override it.
+        extra = {
+          environment = stage == "transcribe" && var.workers[stage].cpu >= 2048 ? [
+            for k in sort(keys(local.transcribe_environment)) : { name = k, value = local.transcribe_environment[k] }
+          ] : local.environment
+        }
         role_arn = aws_iam_role.worker[stage].arn
       }
     },

@@ -25,6 +25,7 @@ locals {
       s3_read   = ["${local.b.messages.arn}/*"]
       s3_write  = ["${local.b.messages.arn}/*"]
       s3_list   = []
+      s3_delete = []
     }
     fetch = {
       send_to   = ["transcribe"]
@@ -32,13 +33,16 @@ locals {
       s3_read   = ["${local.b.messages.arn}/*", "${local.b.recordings.arn}/*"]
       s3_write  = ["${local.b.messages.arn}/*", "${local.b.recordings.arn}/*"]
       s3_list   = [local.b.recordings.arn]
+      s3_delete = []
     }
     transcribe = {
       send_to   = ["analyze"]
       tables_rw = ["tracking", "journeys"]
-      s3_read   = ["${local.b.messages.arn}/*", "${local.b.recordings.arn}/*", "${local.b.results.arn}/transcripts/*"]
-      s3_write  = ["${local.b.messages.arn}/*", "${local.b.results.arn}/transcripts/*"]
+      s3_read   = ["${local.b.messages.arn}/*", "${local.b.recordings.arn}/*", "${local.b.results.arn}/transcripts/*", "${local.b.results.arn}/work/*"]
+      s3_write  = ["${local.b.messages.arn}/*", "${local.b.results.arn}/transcripts/*", "${local.b.results.arn}/work/*"]
       s3_list   = [local.b.results.arn]
+      # Per-chunk checkpoints (shared/checkpoints.py), removed once the call's transcript is stored.
+      s3_delete = ["${local.b.results.arn}/work/*"]
     }
     analyze = {
       send_to   = []
@@ -46,6 +50,7 @@ locals {
       s3_read   = ["${local.b.messages.arn}/*", "${local.b.results.arn}/transcripts/*", "${local.b.results.arn}/analyses/*"]
       s3_write  = ["${local.b.messages.arn}/*", "${local.b.results.arn}/analyses/*", "${local.b.results.arn}/analytics/*"]
       s3_list   = [local.b.results.arn]
+      s3_delete = []
     }
   }
 }
@@ -281,6 +286,15 @@ data "aws_iam_policy_document" "worker" {
     sid       = "WriteObjects"
     actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
     resources = each.value.s3_write
+  }
+
+  dynamic "statement" {
+    for_each = length(each.value.s3_delete) > 0 ? ["delete"] : []
+    content {
+      sid       = "DeleteWorkObjects"
+      actions   = ["s3:DeleteObject"]
+      resources = each.value.s3_delete
+    }
   }
 
   dynamic "statement" {
