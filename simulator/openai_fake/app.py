@@ -37,7 +37,7 @@ from typing import Any
 import httpx
 from aiohttp import web
 
-from simulator.openai_fake.audio import decode_audio, find_codes
+from simulator.openai_fake.audio import Code, decode_audio, find_codes
 from simulator.openai_fake.schema_fill import fill
 
 ScriptSource = Callable[[str], Awaitable[dict[str, str] | None]]
@@ -198,6 +198,11 @@ def _client_gone(request: web.Request) -> bool:
     return request.transport is None or request.transport.is_closing()
 
 
+def _read_audio(data: bytes) -> tuple[bytes, float, list[Code]]:
+    pcm, duration = decode_audio(data)
+    return pcm, duration, find_codes(pcm)
+
+
 def _error(status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> web.Response:
     body = {"error": {"message": message, "type": kind, "param": None, "code": None}}
     return web.json_response(body, status=status, headers=headers)
@@ -245,7 +250,9 @@ def create_app(scripts: ScriptSource) -> web.Application:
         if len(data) > 25 * 1024 * 1024:
             return _error(413, "Maximum content size limit (26214400) exceeded", "invalid_request_error")
         try:
-            pcm, duration = decode_audio(data)
+            # In a thread: decoding and DTMF search are CPU work, and the event loop also serves other requests (and,
+            # in tests and benches, the WXCC simulator).
+            pcm, duration, codes = await asyncio.to_thread(_read_audio, data)
         except ValueError as exc:
             return _error(400, f"Audio file might be corrupted or unsupported: {exc}", "invalid_request_error")
         task_id = upload.filename.split(".", 1)[0]
@@ -254,7 +261,7 @@ def create_app(scripts: ScriptSource) -> web.Application:
             return _error(400, "Audio file might be corrupted or unsupported", "invalid_request_error")
         texts = await scripts(task_id) or {}
         segments: list[dict[str, Any]] = []
-        for code in find_codes(pcm):
+        for code in codes:
             text = texts.get(code.digits)
             if text is None:
                 continue
