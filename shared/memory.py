@@ -6,8 +6,9 @@ by ~25 MB over one 230 MB recording that way (bench/memory_large_recording.py). 
 buffers mmapped and returned on free. Each thread that allocates may also get its own arena (up to 8 x cores), each
 holding its own free pages; two are plenty for a worker whose threads only run blocking file and audio work.
 
-The same effect as `MALLOC_MMAP_THRESHOLD_=1048576 MALLOC_ARENA_MAX=2` in the environment, but it also holds when the
-worker is started without them. Does nothing where the C library has no `mallopt` (musl, macOS).
+The settings of `MALLOC_MMAP_THRESHOLD_=1048576 MALLOC_ARENA_MAX=2`, for a worker started without them. From the
+environment (the Dockerfile sets both) they hold from the first allocation and did better still: that bench peaked at
+125 MB with them, 141 MB with this call alone, 150 MB with neither. Does nothing without glibc's `mallopt`.
 """
 
 from __future__ import annotations

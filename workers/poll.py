@@ -16,6 +16,7 @@ from shared.journeys import Journey, JourneyState
 from shared.logging import get_logger
 from shared.tracking import CallStatus
 from workers.context import StageContext
+from workers.outcomes import done_unsent
 
 log = get_logger(__name__)
 
@@ -122,8 +123,10 @@ async def _poll(ctx: StageContext, journey: Journey, p: PollPayload, attempt: in
         # recordingCount 0 with captureRequested true may only mean "not processed yet": fetch waits for it.
         outcome = await _claim(ctx, journey, p.org_id, task_id, facts, reason)
         counts[outcome] += 1
-        if outcome == "seen_before" and reason is None and await _claimed_unsent(ctx, journey, p.org_id, task_id):
-            outcome = "claimed"  # an earlier delivery of this window claimed it and died before sending: send again
+        # An earlier delivery of this window may have claimed it and died before sending its fetch: send again.
+        unsent = outcome == "seen_before" and reason is None
+        if unsent and await done_unsent(ctx, p.org_id, task_id, journey.id, CallStatus.CLAIMED):
+            outcome = "claimed"
         if outcome == "claimed" and reason is None:
             following.append(
                 Envelope(
@@ -180,13 +183,6 @@ async def _discover(ctx: StageContext, p: PollPayload) -> Any:
                     "direction": a.direction,
                 },
             )
-
-
-async def _claimed_unsent(ctx: StageContext, journey: Journey, org_id: str, task_id: str) -> bool:
-    """Whether this journey claimed the call and its fetch has not happened yet (its message may never have been
-    sent); a fetch message sent twice is harmless: the fetch stage's conditional begin lets only one do the work."""
-    row = await ctx.tracking.get(org_id, task_id)
-    return row is not None and row.journey_id == journey.id and row.status is CallStatus.CLAIMED
 
 
 async def _claim(
