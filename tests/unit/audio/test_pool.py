@@ -53,10 +53,15 @@ async def test_unusable_audio_keeps_its_reason_across_the_process(tmp_path: Path
 
 async def test_a_killed_pool_process_is_retryable_and_the_pool_recovers(tmp_path: Path, pool: AudioPreparer) -> None:
     long_call = write_call(tmp_path / "long.wav", 1800.0, [(float(s), s + 8.0) for s in range(0, 1790, 10)])
+    # Processes of earlier tests' pools may still be exiting: the one to kill is the one this job starts.
+    earlier = {p.pid for p in multiprocessing.active_children()}
     work = asyncio.create_task(pool.prepare(long_call, tmp_path / "long", channel_labels=LABELS, options=OPTIONS))
 
-    await eventually(lambda: bool(multiprocessing.active_children()), timeout=30, interval=0.02)
-    pid = multiprocessing.active_children()[0].pid or 0
+    def ours() -> list[int]:
+        return [p.pid for p in multiprocessing.active_children() if p.pid and p.pid not in earlier]
+
+    await eventually(lambda: bool(ours()), timeout=30, interval=0.02)
+    [pid] = ours()
     await asyncio.sleep(0)  # the job is submitted before the child shows up; the kill lands while it works
     os.kill(pid, signal.SIGKILL)
     with pytest.raises(Retryable, match=r"died while preparing long\.wav"):
