@@ -39,8 +39,8 @@ from shared.config import Settings
 from shared.journeys import Journey, JourneyStatus, JourneyStore
 from shared.resources import DataResources
 from shared.tracking import TrackingTable
-from simulator.aws import LocalAws
-from simulator.openai_fake.app import FakeHandle, ScriptSource, running_openai_fake
+from simulator.aws import LocalAws, local_aws_process
+from simulator.openai_fake.app import FakeHandle, running_openai_fake, state_script_source
 from simulator.wxcc.config import SimulatorConfig
 from simulator.wxcc.server import SimulatorHandle, running_simulator
 
@@ -92,49 +92,12 @@ async def services(config: SimulatorConfig, *, aws_process: bool = False) -> Asy
     async with AsyncExitStack() as stack:
         pid: int | None = None
         if aws_process:
-            endpoint, pid = await stack.enter_async_context(_local_aws_process())
+            endpoint, pid = await stack.enter_async_context(local_aws_process())
         else:
             endpoint = stack.enter_context(LocalAws()).endpoint
         sim = await stack.enter_async_context(running_simulator(config))
-        fake = await stack.enter_async_context(running_openai_fake(_state_script_source(sim)))
+        fake = await stack.enter_async_context(running_openai_fake(state_script_source(sim)))
         yield Services(endpoint, sim, fake, pid)
-
-
-def _state_script_source(sim: SimulatorHandle) -> ScriptSource:
-    """What `http_script_source(sim.base_url)` returns ({utterance code: text} of every leg of a call), read from the
-    simulator's state in this process: `http_script_source` builds a new `httpx.AsyncClient` per lookup, ~26 ms of
-    CPU (an SSL context) on the event loop the simulator and the fake share, which queues the fake's answers."""
-
-    async def lookup(task_id: str) -> dict[str, str] | None:
-        call = sim.state.calls.get(task_id)
-        if call is None:
-            return None
-        return {turn.code: turn.text for leg in call.recordings for turn in leg.script.turns}
-
-    return lookup
-
-
-@asynccontextmanager
-async def _local_aws_process() -> AsyncIterator[tuple[str, int]]:
-    """`callpipe local-aws --port 0` as a subprocess; yields its endpoint and pid."""
-    env = {**os.environ, "CALLPIPE_LOG_LEVEL": "WARNING", "CALLPIPE_LOG_FORMAT": "json"}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cli.main", "local-aws", "--port", "0", stdout=asyncio.subprocess.PIPE, env=env
-    )
-    try:
-        assert proc.stdout is not None
-        first = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
-        if not first.startswith("export AWS_ENDPOINT_URL="):
-            raise RuntimeError(f"callpipe local-aws did not start: {first!r}")
-        yield first.strip().split("=", 1)[1], proc.pid
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), 10)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
 
 
 def pipeline_fields(svc: Services, **overrides: Any) -> dict[str, Any]:

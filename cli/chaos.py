@@ -43,8 +43,8 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,7 +67,8 @@ from shared.resources import DataResources
 from shared.storage import Storage
 from shared.tracking import CallStatus, TrackingTable
 from shared.transcripts import Transcript
-from simulator.openai_fake.app import FakeHandle, ScriptSource, prompt_digest, running_openai_fake
+from simulator.aws import local_aws_process
+from simulator.openai_fake.app import FakeHandle, prompt_digest, running_openai_fake, state_script_source
 from simulator.wxcc.config import SimulatorConfig
 from simulator.wxcc.faults import FaultRule
 from simulator.wxcc.server import SimulatorHandle, running_simulator
@@ -382,41 +383,6 @@ async def _openai_bursts(fake: FakeHandle, every_s: float, size: int, rng: rando
             fake.faults.server_error_next += size
 
 
-def _script_source(sim: SimulatorHandle) -> ScriptSource:
-    """{utterance code: text} of a call, read from the simulator's state in this process."""
-
-    async def lookup(task_id: str) -> dict[str, str] | None:
-        call = sim.state.calls.get(task_id)
-        if call is None:
-            return None
-        return {turn.code: turn.text for leg in call.recordings for turn in leg.script.turns}
-
-    return lookup
-
-
-@asynccontextmanager
-async def local_aws_process() -> AsyncIterator[str]:
-    """`callpipe local-aws --port 0` as a subprocess; yields its endpoint."""
-    env = {**os.environ, "CALLPIPE_LOG_LEVEL": "WARNING", "CALLPIPE_LOG_FORMAT": "json"}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cli.main", "local-aws", "--port", "0", stdout=asyncio.subprocess.PIPE, env=env
-    )
-    try:
-        assert proc.stdout is not None
-        first = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
-        if not first.startswith("export AWS_ENDPOINT_URL="):
-            raise RuntimeError(f"callpipe local-aws did not start: {first!r}")
-        yield first.strip().split("=", 1)[1]
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), 10)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-
-
 def _pipeline_fields(cfg: ChaosConfig, aws_endpoint: str, sim: SimulatorHandle, fake: FakeHandle) -> dict[str, Any]:
     sc = sim.config
     return {
@@ -491,9 +457,9 @@ async def run_chaos(cfg: ChaosConfig, *, progress: Callable[[str], None] | None 
     started = time.monotonic()
     sim_config = cfg.simulator_config()
     async with AsyncExitStack() as stack:
-        aws = await stack.enter_async_context(local_aws_process())
+        aws, _ = await stack.enter_async_context(local_aws_process())
         sim = await stack.enter_async_context(running_simulator(sim_config))
-        fake = await stack.enter_async_context(running_openai_fake(_script_source(sim)))
+        fake = await stack.enter_async_context(running_openai_fake(state_script_source(sim)))
         fake.faults.delay_s = cfg.openai_delay_s
         fields = _pipeline_fields(cfg, aws, sim, fake)
         settings = Settings(**fields)

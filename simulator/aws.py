@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any
 
@@ -69,3 +73,26 @@ class LocalAws:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+@asynccontextmanager
+async def local_aws_process() -> AsyncIterator[tuple[str, int]]:
+    """`callpipe local-aws --port 0` as a subprocess (moto on its own core); yields its endpoint and pid."""
+    env = {**os.environ, "CALLPIPE_LOG_LEVEL": "WARNING", "CALLPIPE_LOG_FORMAT": "json"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cli.main", "local-aws", "--port", "0", stdout=asyncio.subprocess.PIPE, env=env
+    )
+    try:
+        assert proc.stdout is not None
+        first = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
+        if not first.startswith("export AWS_ENDPOINT_URL="):
+            raise RuntimeError(f"callpipe local-aws did not start: {first!r}")
+        yield first.strip().split("=", 1)[1], proc.pid
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), 10)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
