@@ -86,6 +86,24 @@ class Settings(BaseSettings):
     )
     poll_recheck_s: int = Field(default=300, ge=1, description="Look again at calls whose capture is not known yet.")
     stage_lease_s: int = Field(default=900, ge=10, description="How long a stage owns a call before takeover.")
+    capture_min_attempts: int = Field(
+        default=3, ge=1, le=100, description="Captures queries before a call past the capture max age may FAIL."
+    )
+    capture_min_wait_s: int = Field(
+        default=600, ge=0, description="Time since the first captures query before a call past the max age may FAIL."
+    )
+    wxcc_captures_batch_wait_s: float = Field(
+        default=0.5, ge=0, le=10, description="How long a captures lookup waits for others to share its request."
+    )
+
+    # --- Bounds on one journey (checked by the API, the CLI and again by the poll stage) -----------------------
+    journey_max_window_s: int = Field(
+        default=31 * 86400, ge=60, description="Longest window one journey may cover (WXCC's search allows 365 days)."
+    )
+    journey_max_lookback_s: int = Field(
+        default=1095 * 86400, ge=60, description="Oldest `from` a journey may ask for (WXCC search: 36 months)."
+    )
+    journey_max_task_ids: int = Field(default=1000, ge=1, le=10_000, description="Task ids in one journey.")
     transcription_model: str = "whisper-1"
     transcription_max_chunk_s: float = Field(default=1200, ge=30, description="The model's duration limit.")
     transcription_concurrency: int = Field(
