@@ -38,6 +38,13 @@ class SimulatorConfig(BaseModel):
         default=0.2, ge=0, le=1, description="calls whose captureRequested stays null ..."
     )
     capture_pending_s: float = Field(default=120.0, ge=0, description="... for this long after they end")
+    null_capture_fraction: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="recorded calls whose captureRequested is never set (null forever) though recordingCount "
+        "counts their legs and the captures API lists them",
+    )
     same_created_fraction: float = Field(
         default=0.1, ge=0, le=1, description="calls sharing the previous call's createdTime"
     )
@@ -50,6 +57,13 @@ class SimulatorConfig(BaseModel):
     # --- recordings
     availability_delay_s: float = Field(
         default=30.0, ge=0, description="a recording is listed this long after the call ends"
+    )
+    captures_listed_from_query: int = Field(
+        default=1,
+        ge=1,
+        le=1000,
+        description="a call's recordings are listed only from its Nth captures query on (once available): "
+        "earlier queries answer `recording: []`, even for old calls",
     )
     sample_rate: Literal[8000, 16000] = 8000
     voice: Literal["auto", "espeak", "synth"] = "auto"

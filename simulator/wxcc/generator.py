@@ -110,6 +110,7 @@ class Call:
     capture_known_ms: int
     reason_code: str | None
     recordings: tuple[RecordingLeg, ...]
+    capture_flag_set: bool = True  # False: captureRequested stays null for good (recordings are still listed)
 
     @property
     def abandoned(self) -> bool:
@@ -128,7 +129,16 @@ class Call:
         """`captureRequested` at `now_ms`: null while the call runs and, for some calls, a while after it ended."""
         if self.abandoned:
             return False if now_ms >= self.ended_ms else None
+        if not self.capture_flag_set:
+            return None
         return self.capture_requested if now_ms >= self.capture_known_ms else None
+
+    def recording_count_at(self, now_ms: int) -> int:
+        """`recordingCount` at `now_ms`: the legs once the capture is known, or once ended when the flag never is."""
+        if not self.capture_requested:
+            return 0
+        known = self.capture_known_ms if self.capture_flag_set else self.ended_ms
+        return len(self.recordings) if now_ms >= known else 0
 
     def last_updated_at(self, now_ms: int) -> int:
         """`lastUpdatedTime` at `now_ms` (after the end it includes wrap-up: it is not the end time)."""
@@ -142,7 +152,8 @@ class Call:
         """When the captures API starts listing the recordings, or None if it never will."""
         if not self.capture_requested or not self.recordings:
             return None
-        return max(self.ended_ms + delay_ms, self.capture_known_ms)
+        known = self.capture_known_ms if self.capture_flag_set else self.ended_ms
+        return max(self.ended_ms + delay_ms, known)
 
 
 def _uuid(rng: random.Random) -> str:
@@ -278,6 +289,12 @@ def _one_call(
             )
         )
     known = ended + (round(config.capture_pending_s * 1000) if pending else 0)
+    # A draw of its own (not from `rng`), so that turning the knob leaves every other call of the seed as it was.
+    flag_set = not (
+        recorded
+        and config.null_capture_fraction > 0
+        and random.Random(f"{config.seed}:null-capture:{task_id}").random() < config.null_capture_fraction
+    )
     return Call(
         task_id=task_id,
         direction="outbound" if outbound else "inbound",
@@ -294,4 +311,5 @@ def _one_call(
         capture_known_ms=known,
         reason_code=reason,
         recordings=tuple(legs),
+        capture_flag_set=flag_set,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import secrets
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +57,9 @@ class SimulatorState:
         )
         self.tokens.add_refresh_token(config.refresh_token, config.client_id)
         self.wavs = WavCache(sample_rate=config.sample_rate, voice=config.voice, max_bytes=config.wav_cache_bytes)
+        self.capture_queries: Counter[str] = Counter()  # captures queries per task id
+        self.leg_downloads: Counter[str] = Counter()  # GETs of each recording (complete or cut short)
+        self.truncate_legs: dict[str, tuple[int, float]] = {}  # recording id → (downloads left to cut, fraction)
         self.calls: dict[str, Call] = {}
         self.legs: dict[str, LegRef] = {}
         self.tags: dict[str, LegRef] = {}
@@ -104,6 +108,18 @@ class SimulatorState:
         lo = bisect.bisect_left(self._ended_keys, start_ms)
         hi = bisect.bisect_right(self._ended_keys, end_ms)
         return self._by_ended[lo:hi]
+
+    def truncate_leg(self, recording_id: str, count: int, fraction: float) -> None:
+        """Cut the next `count` downloads of one recording after `fraction` of its bytes."""
+        self.truncate_legs[recording_id] = (count, fraction)
+
+    def take_truncation(self, recording_id: str) -> float | None:
+        """The fraction to send of this download of a recording, if a truncation is pending for it."""
+        left, fraction = self.truncate_legs.get(recording_id, (0, 0.0))
+        if left <= 0:
+            return None
+        self.truncate_legs[recording_id] = (left - 1, fraction)
+        return fraction
 
     def stats_json(self) -> dict[str, Any]:
         """Everything `/api/v1/simulator/stats` reports."""

@@ -46,7 +46,7 @@ def search_task(call: Call, now_ms: int) -> dict[str, Any]:
         "endedTime": call.ended_ms if ended else None,
         "lastUpdatedTime": call.last_updated_at(now_ms),
         "captureRequested": capture,
-        "recordingCount": len(call.recordings) if capture else 0,
+        "recordingCount": call.recording_count_at(now_ms),
         "isActive": not ended,
         "status": "ended" if status == "completed" else status,
         "owner": owner,

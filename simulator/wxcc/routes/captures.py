@@ -1,7 +1,8 @@
 """`POST /v1/captures/query`: the recordings of up to 10 tasks with presigned URLs valid for `urlExpiration` minutes.
 
 `recording[]` is empty for unknown tasks, calls without recordings, and recorded calls until their recordings are
-available (`availability_delay_s` after the end, and not before `captureRequested` is known).
+available (`availability_delay_s` after the end, and not before `captureRequested` is known, unless it never will be)
+and the task has been asked about `captures_listed_from_query` times.
 """
 
 from __future__ import annotations
@@ -62,10 +63,12 @@ async def query_captures(request: web.Request) -> web.Response:
     delay_ms = round(state.config.availability_delay_s * 1000)
     data = []
     for task_id in task_ids:
+        state.capture_queries[task_id] += 1
         call = state.calls.get(task_id)
         recordings: list[dict[str, Any]] = []
         available = call.recordings_available_from(delay_ms) if call is not None else None
-        if call is not None and available is not None and now >= available:
+        asked_enough = state.capture_queries[task_id] >= state.config.captures_listed_from_query
+        if call is not None and available is not None and now >= available and asked_enough:
             recordings = [
                 capture_recording(leg, _signed_url(state, base, call, leg, minutes, expired)) for leg in call.recordings
             ]

@@ -1,4 +1,4 @@
-"""`/api/v1/simulator/*`: stats, reset, faults, generating calls, ground truth and scripts, token expiry, the clock."""
+"""`/api/v1/simulator/*`: stats, reset, faults, calls and their truth, scripts, truncations, token expiry, the clock."""
 
 from __future__ import annotations
 
@@ -35,8 +35,10 @@ def _call_json(state: SimulatorState, call: Call) -> dict[str, Any]:
         "endedTime": call.ended_ms,
         "abandoned": call.abandoned,
         "captureRequested": call.capture_requested,
-        "captureKnownTime": call.capture_known_ms,
+        "captureKnownTime": call.capture_known_ms if call.capture_flag_set else None,
+        "captureFlagSet": call.capture_flag_set,
         "availableFrom": call.recordings_available_from(delay_ms),
+        "captureQueries": state.capture_queries[call.task_id],
         "recordings": [
             {
                 "id": leg.id,
@@ -46,6 +48,7 @@ def _call_json(state: SimulatorState, call: Call) -> dict[str, Any]:
                 "startTime": leg.start_ms,
                 "stopTime": leg.stop_ms,
                 "bytes": recording_size(leg, state.config.sample_rate),
+                "downloads": state.leg_downloads[leg.id],
             }
             for leg in call.recordings
         ],
@@ -181,6 +184,22 @@ async def get_tag(request: web.Request) -> web.Response:
     )  # fmt: skip
 
 
+async def truncate_recording(request: web.Request) -> web.Response:
+    """`{"count": 1, "fraction": 0.5}`: cut the next `count` downloads of one recording after `fraction` of it."""
+    state = state_of(request)
+    recording_id = request.match_info["recording_id"]
+    if recording_id not in state.legs:
+        raise ApiError(404, f"No simulated recording {recording_id}.")
+    body = await read_optional_json(request)
+    count, fraction = body.get("count", 1), body.get("fraction", 0.5)
+    if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= 1000:
+        raise ApiError(400, "count must be an integer between 0 and 1000.")
+    if not isinstance(fraction, int | float) or isinstance(fraction, bool) or not 0 <= fraction < 1:
+        raise ApiError(400, "fraction must be a number in [0, 1).")
+    state.truncate_leg(recording_id, count, float(fraction))
+    return web.json_response({"recordingId": recording_id, "count": count, "fraction": fraction})
+
+
 async def expire_tokens(request: web.Request) -> web.Response:
     """Invalidate every access token (`{"refreshTokens": true}` revokes refresh tokens too)."""
     state = state_of(request)
@@ -217,6 +236,7 @@ def add_routes(app: web.Application, prefix: str) -> None:
     r.add_get(f"{prefix}/calls/{{task_id}}", get_call)
     r.add_get(f"{prefix}/calls/{{task_id}}/script", get_script)
     r.add_get(f"{prefix}/tags/{{serial}}", get_tag)
+    r.add_post(f"{prefix}/recordings/{{recording_id}}/truncate", truncate_recording)
     r.add_post(f"{prefix}/tokens/expire", expire_tokens)
     r.add_get(f"{prefix}/clock", clock)
     r.add_post(f"{prefix}/clock", clock)

@@ -13,7 +13,8 @@ _CHUNK = 64 * 1024
 
 
 async def get_recording(request: web.Request) -> web.StreamResponse:
-    """Serve the file with its Content-Length; a `truncate` fault sends part of it and drops the connection."""
+    """Serve the file with its Content-Length; a `truncate` fault (or a truncation set for this recording through
+    the control API) sends part of it and drops the connection."""
     state = state_of(request)
     verdict = state.signer.verify(request.path, request.query, now_s=state.clock.now_ms() / 1000)
     if verdict is Verdict.BAD_SIGNATURE:
@@ -36,15 +37,17 @@ async def get_recording(request: web.Request) -> web.StreamResponse:
         return response
 
     data = await state.wavs.get(ref.leg)
-    truncate = state.faults.take("truncate", "recordings")
+    state.leg_downloads[ref.leg.id] += 1
+    rule = state.faults.take("truncate", "recordings")
+    fraction = rule.fraction if rule is not None else state.take_truncation(ref.leg.id)
     response = web.StreamResponse(headers=headers)
     response.content_length = len(data)
     await response.prepare(request)
-    end = int(len(data) * truncate.fraction) if truncate is not None else len(data)
+    end = int(len(data) * fraction) if fraction is not None else len(data)
     for start in range(0, end, _CHUNK):
         await response.write(data[start : min(start + _CHUNK, end)])
     state.stats.bytes_served += end
-    if truncate is not None:
+    if fraction is not None:
         state.stats.downloads["truncated"] += 1
         if request.transport is not None:
             request.transport.close()  # fewer bytes than Content-Length, then the connection drops
