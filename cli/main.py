@@ -1,4 +1,10 @@
-"""`callpipe` subcommands: api, worker, bootstrap, journey, dlq, dev, demo, chaos, local-aws, simulator, openai-fake."""
+"""`callpipe` subcommands: api, worker, bootstrap, journey, dlq, doctor, wxcc, dev, demo, chaos, local-aws, simulator,
+openai-fake.
+
+Every command that reads the environment goes through `_settings(role)`: a configuration mistake prints one line per
+problem (the variable, what is wrong, the fix) and exits with code 2, before any connection is made; unknown
+`CALLPIPE_*` variables get a warning line each.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +19,68 @@ from collections.abc import Sequence
 from queues.envelope import Kind
 from shared.config import Settings
 from shared.logging import configure_logging, get_logger
+from shared.startup import ConfigurationError, Problem, Role, check_for, load_settings, unknown_variables
 
 log = get_logger(__name__)
 
+CONFIGURATION_ERROR = 2
+"""Exit code of a process that refused to start because of its configuration."""
 
-def _settings() -> Settings:
-    settings = Settings()
+
+def _api_variables() -> list[str]:
+    """The variables the API's own settings read (`CALLPIPE_API_*`): known, not misspelt."""
+    from api.config import ApiConfig
+
+    return [f"CALLPIPE_API_{name.upper()}" for name in ApiConfig.model_fields]
+
+
+def _api_config_problems() -> list[Problem]:
+    """`CALLPIPE_API_*` values `ApiConfig` rejects, one `Problem` each (it is read again when the API starts)."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    from api.config import ApiConfig
+
+    try:
+        ApiConfig()
+    except ValidationError as exc:
+        return [
+            Problem(
+                f"CALLPIPE_API_{'.'.join(str(p) for p in e['loc']).upper()}",
+                str(e["msg"]).removeprefix("Value error, "),
+                "fix or remove it (README.md, The journey API)",
+            )
+            for e in exc.errors(include_url=False)
+        ]
+    except SettingsError as exc:
+        return [Problem("CALLPIPE_API_*", str(exc), 'write list values as JSON, e.g. ["…"]')]
+    return []
+
+
+def report_problems(problems: list[Problem]) -> None:
+    """Print each problem as one line on stderr; exit with `CONFIGURATION_ERROR` if any is an error."""
+    for problem in problems:
+        print(f"callpipe: {problem.severity}: {problem.line()}", file=sys.stderr, flush=True)
+    if any(p.severity == "error" for p in problems):
+        raise SystemExit(CONFIGURATION_ERROR)
+
+
+def _settings(role: Role | None = None) -> Settings:
+    """The settings from the environment, checked for `role`; logging configured from them.
+
+    A mistake prints one line per problem and exits with code 2 (no traceback, nothing started).
+    """
+    problems = unknown_variables(os.environ, _api_variables())
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        report_problems(problems + exc.problems)
+        raise SystemExit(CONFIGURATION_ERROR) from None
+    if role is not None:
+        problems += check_for(role, settings)
+    if role == "api":
+        problems += _api_config_problems()
+    report_problems(problems)
     configure_logging(settings.log_level, settings.log_format, secrets=settings.secret_values())
     return settings
 
@@ -26,7 +88,8 @@ def _settings() -> Settings:
 def _cmd_worker(args: argparse.Namespace) -> int:
     from workers.runner import serve_stage
 
-    asyncio.run(serve_stage(Kind(args.stage), _settings()))
+    settings = _settings(args.stage)
+    asyncio.run(serve_stage(Kind(args.stage), settings))
     return 0
 
 
@@ -87,7 +150,8 @@ def _cmd_openai_fake(args: argparse.Namespace) -> int:
 def _cmd_journey(args: argparse.Namespace) -> int:
     from cli.journey import run
 
-    return asyncio.run(run(args, _settings()))
+    settings = _settings("journey" if args.journey_command == "start" else None)
+    return asyncio.run(run(args, settings))
 
 
 def _cmd_dlq(args: argparse.Namespace) -> int:
@@ -99,8 +163,22 @@ def _cmd_dlq(args: argparse.Namespace) -> int:
 def _cmd_api(args: argparse.Namespace) -> int:
     from api.server import run_api
 
-    asyncio.run(run_api(_settings(), args.host, args.port))
+    settings = _settings("api")
+    asyncio.run(run_api(settings, args.host, args.port))
     return 0
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from cli.doctor import run
+
+    configure_logging("ERROR", "console")  # the checklist is the output; the clients' own warnings would repeat it
+    return run(args, extra_known=_api_variables())
+
+
+def _cmd_wxcc(args: argparse.Namespace) -> int:
+    from cli.wxcc import run
+
+    return asyncio.run(run(args, _settings("wxcc")))
 
 
 def _cmd_dev(args: argparse.Namespace) -> int:
@@ -178,6 +256,20 @@ def build_parser() -> argparse.ArgumentParser:
     dlq = sub.add_parser("dlq", help="inspect a stage's dead-letter queue or replay it to the stage")
     configure_dlq(dlq)
     dlq.set_defaults(func=_cmd_dlq)
+
+    from cli.doctor import configure as configure_doctor
+
+    doctor = sub.add_parser(
+        "doctor", help="check the configuration against the live services (AWS, WXCC, OpenAI) and print a checklist"
+    )
+    configure_doctor(doctor)
+    doctor.set_defaults(func=_cmd_doctor)
+
+    from cli.wxcc import configure as configure_wxcc
+
+    wxcc = sub.add_parser("wxcc", help="WXCC maintenance: reset-token")
+    configure_wxcc(wxcc)
+    wxcc.set_defaults(func=_cmd_wxcc)
 
     api = sub.add_parser("api", help="serve the journey API until SIGTERM")
     api.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a container's port is published by its platform

@@ -2,12 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import ipaddress
+import json
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 AwsService = Literal["sqs", "s3", "dynamodb", "secretsmanager", "ssm"]
+
+_URL_FIELDS = (
+    "aws_endpoint_url",
+    "aws_endpoint_url_sqs",
+    "aws_endpoint_url_s3",
+    "aws_endpoint_url_dynamodb",
+    "openai_base_url",
+    "wxcc_base_url",
+)
+
+
+def _check_url(value: str) -> str:
+    """`value` if it is an absolute http(s) URL with a host, else a `ValueError` saying what it must look like."""
+    scheme, sep, rest = value.partition("://")
+    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    if not sep or scheme.lower() not in ("http", "https") or not host or host.startswith(":"):
+        raise ValueError("is not an http(s) URL with a host")
+    return value
+
+
+def _check_host_entry(entry: str) -> str:
+    """One download allow-list entry: a host name, `.domain` (with subdomains) or an IP address; lower-cased."""
+    text = entry.strip().lower()
+    try:
+        return str(ipaddress.ip_address(text.strip("[]")))
+    except ValueError:
+        pass
+    name = text[1:] if text.startswith(".") else text
+    if not name or any(c in name for c in ":/@?# "):
+        raise ValueError(f"lists {entry!r}, which is not a host name (no scheme, port or path)")
+    return text
 
 
 class Settings(BaseSettings):
@@ -72,9 +105,9 @@ class Settings(BaseSettings):
     wxcc_max_attempts: int = Field(default=5, ge=1, le=20)
     wxcc_timeout_s: float = Field(default=30.0, gt=0)
     wxcc_url_expiration_min: int = Field(default=30, ge=1, le=60)
-    wxcc_download_hosts: list[str] = Field(
+    wxcc_download_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [".amazonaws.com", ".cisco.com", ".webex.com"],
-        description="Hosts recordings may be downloaded from; a leading dot allows subdomains.",
+        description="Hosts recordings may be downloaded from (JSON list or comma-separated); `.x` allows subdomains.",
     )
     wxcc_download_allow_http: bool = Field(default=False, description="Allow plain http (local simulator only).")
     wxcc_max_recording_bytes: int = Field(default=2 * 1024**3, ge=1)
@@ -85,7 +118,7 @@ class Settings(BaseSettings):
         default=48 * 3600, ge=60, description="How long after a call ends its recording may still appear."
     )
     poll_recheck_s: int = Field(default=300, ge=1, description="Look again at calls whose capture is not known yet.")
-    stage_lease_s: int = Field(default=900, ge=10, description="How long a stage owns a call before takeover.")
+    stage_lease_s: int = Field(default=60, ge=3, description="A stage's hold on a call, renewed every third of it.")
     capture_min_attempts: int = Field(
         default=3, ge=1, le=100, description="Captures queries before a call past the capture max age may FAIL."
     )
@@ -137,6 +170,37 @@ class Settings(BaseSettings):
     not_ready_base_s: float = Field(default=60.0, gt=0)
     not_ready_max_s: float = Field(default=3600.0, gt=0)
     claim_check_threshold_bytes: int = Field(default=200_000, ge=1, le=256 * 1024)
+
+    @field_validator(*_URL_FIELDS, mode="before")
+    @classmethod
+    def _optional_url(cls, value: Any) -> Any:
+        """An empty variable means "not set"; anything else must be an http(s) URL."""
+        if isinstance(value, str):
+            value = value.strip()
+            return _check_url(value) if value else None
+        return value
+
+    @field_validator("webex_auth_base_url", mode="before")
+    @classmethod
+    def _required_url(cls, value: Any) -> Any:
+        return _check_url(value.strip()) if isinstance(value, str) else value
+
+    @field_validator("wxcc_download_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: Any) -> Any:
+        """A JSON list (`["127.0.0.1"]`) or a plain comma-separated list (`127.0.0.1,.amazonaws.com`)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    value = json.loads(text)
+                except ValueError:
+                    raise ValueError("starts with [ but is not a valid JSON list") from None
+            else:
+                value = [part for part in (p.strip() for p in text.split(",")) if part]
+        if isinstance(value, list):
+            return [_check_host_entry(v) if isinstance(v, str) else v for v in value]
+        return value
 
     def endpoint_for(self, service: AwsService) -> str | None:
         """The endpoint URL for one AWS service: its own override, else the global one, else AWS itself."""
