@@ -5,11 +5,15 @@ A handler is a plain async function `(envelope, context) -> next envelopes`; it 
 * receives in batches (long poll) only as many messages as it has free handler slots for;
 * binds `stage`, `message_id`, `journey_id`, `task_id` into the structlog context of each message;
 * sends the handler's next messages, then deletes the message (deletes are batched, 10 per call);
-* keeps a long handler's message invisible with a heartbeat (ChangeMessageVisibilityBatch before it expires);
+* keeps a long handler's message invisible with a heartbeat (ChangeMessageVisibilityBatch before it expires), and on
+  the same loop runs the keep-alive callbacks a handler registered for its delivery (`HandlerContext.keep_alive`, e.g.
+  renewing the stage lease on the call's tracking row) at their own interval, until the delivery ends;
 * `Retryable` → the message stays and becomes visible again after a backoff; on its last receive (the queue's
   redrive `maxReceiveCount`) the consumer dead-letters it itself, with the last failure as `error_type`/`error_message`
   (SQS's own redrive would move it without a reason); `NotReadyYet` → re-sent delayed with `attempt + 1` (waiting
   does not use up receives); `Permanent` or unreadable → sent to the DLQ at once with `error_type`/`error_message`;
+  a body too large to carry those reason attributes within the DLQ's size limit is moved to the claim-check store
+  and the DLQ entry carries a pointer to it (see `_dead_letter_entry`);
 * on stop: receives no more, lets in-flight handlers finish within a grace period, and makes the messages of any
   handler still running visible again at once (visibility 0), so nothing waits a full timeout.
 """
@@ -21,6 +25,7 @@ import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +41,7 @@ from queues.envelope import (
     ATTR_SOURCE_QUEUE,
     Envelope,
     Kind,
+    sqs_message_size,
 )
 from queues.producer import Producer
 from shared.config import Settings
@@ -51,10 +57,15 @@ log = get_logger(__name__)
 
 _SQS_MAX_ATTRIBUTES = 10
 SQS_MAX_DELAY_S = 900
+SQS_DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024  # a queue's MaximumMessageSize unless it says otherwise
 _ERROR_MESSAGE_LIMIT = 1000
 # Past this many steps the exponential backoff is at its maximum anyway; a bigger count (a poll rechecked for days, a
 # queue without redrive) would only overflow the float arithmetic and fail the message's disposition.
 _BACKOFF_STEPS_CAP = 64
+
+
+KeepAlive = Callable[[], Awaitable[None]]
+"""A callback the consumer's heartbeat calls while a delivery's handler runs; it logs its own failures."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +76,21 @@ class HandlerContext:
     message_id: str
     receive_count: int
     sent_at: float  # epoch seconds SQS first accepted the message
+    _register: Callable[[str, KeepAlive, float], None] | None = field(default=None, repr=False, compare=False)
 
+    def keep_alive(self, callback: KeepAlive, every_s: float) -> bool:
+        """Have the consumer's heartbeat call `callback` every `every_s` seconds (first after `every_s`) until this
+        delivery ends, however it ends; False (nothing registered) for a context made outside a consumer."""
+        if self._register is None:
+            return False
+        self._register(self.message_id, callback, every_s)
+        return True
+
+
+current_delivery: ContextVar[HandlerContext | None] = ContextVar("callpipe_current_delivery", default=None)
+"""The delivery whose handler is running in this task: code below a handler (which is called without it, e.g.
+`workers.outcomes.begin_stage`) reads it to register keep-alives. Each delivery runs in its own task, so its own
+context; None outside a consumer."""
 
 Handler = Callable[[Envelope, HandlerContext], Awaitable[Sequence[Envelope] | None]]
 
@@ -120,6 +145,14 @@ class _InFlight:
     deadline: float  # monotonic time at which the message would become visible again
 
 
+@dataclass(eq=False)
+class _KeepAliveEntry:
+    callback: KeepAlive
+    every_s: float
+    due: float  # monotonic
+    running: asyncio.Task[None] | None = None
+
+
 class Consumer:
     """Runs one stage's handler over its SQS queue until told to stop."""
 
@@ -154,6 +187,9 @@ class Consumer:
         self._flush_timer: asyncio.TimerHandle | None = None
         self._to_release: list[str] = []  # receipts to make visible again when stopping
         self._stopped_at: float | None = None
+        self._keep_alives: dict[str, list[_KeepAliveEntry]] = {}  # by message id, while its handler runs
+        self._heartbeat_wake = asyncio.Event()
+        self._dlq_max_bytes = SQS_DEFAULT_MAX_MESSAGE_BYTES
 
     async def run(self, stop: asyncio.Event) -> ConsumerStats:
         """Consume until `stop` is set, then drain; returns the counters."""
@@ -162,6 +198,7 @@ class Consumer:
         )
         self._visibility_s = int(attrs["Attributes"]["VisibilityTimeout"])
         self._max_receive_count = _max_receive_count(attrs["Attributes"].get("RedrivePolicy"))
+        self._dlq_max_bytes = await self._queue_max_bytes(self._urls.dlq_url)
         log.info(
             "consumer_started",
             stage=self.kind.value,
@@ -179,6 +216,15 @@ class Consumer:
                 await heartbeat
         log.info("consumer_stopped", stage=self.kind.value, **self.stats.__dict__)
         return self.stats
+
+    async def _queue_max_bytes(self, url: str) -> int:
+        """A queue's `MaximumMessageSize` (body + message attributes), SQS's old default if it cannot be read."""
+        try:
+            attrs = await self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["MaximumMessageSize"])
+            return int(attrs["Attributes"]["MaximumMessageSize"])
+        except Exception as exc:
+            log.warning("queue_size_limit_unknown", queue=url.rsplit("/", 1)[-1], error=str(exc)[:200])
+            return SQS_DEFAULT_MAX_MESSAGE_BYTES
 
     # --- receiving ---------------------------------------------------------------------------------------------
 
@@ -273,7 +319,10 @@ class Consumer:
                 structlog.contextvars.bind_contextvars(journey_id=envelope.journey_id, task_id=envelope.task_id)
                 if envelope.kind is not self.kind:
                     raise PoisonMessage(f"message of kind {envelope.kind.value!r} on the {self.kind.value!r} queue")
-                ctx = HandlerContext(self.kind, message_id, receive_count, int(system.get("SentTimestamp", "0")) / 1000)
+                ctx = HandlerContext(
+                    self.kind, message_id, receive_count, int(system.get("SentTimestamp", "0")) / 1000, self._register
+                )
+                current_delivery.set(ctx)
                 self._metrics.started()
                 started = time.monotonic()
                 try:
@@ -310,6 +359,8 @@ class Consumer:
             log.exception("message_disposition_failed")
         finally:
             self._inflight.pop(message_id, None)
+            if self._keep_alives:
+                self._end_keep_alives(message_id)
             self._release(1)
 
     async def _decode(self, msg: MessageTypeDef, claim_key: str | None) -> Envelope:
@@ -379,26 +430,46 @@ class Consumer:
 
     async def _dead_letter(self, msg: MessageTypeDef, exc: Exception, *, retries_exhausted: bool = False) -> None:
         error_type = type(exc).__name__
-        attributes: dict[str, Any] = {
+        reason: dict[str, Any] = {
             ATTR_ERROR_TYPE: {"DataType": "String", "StringValue": error_type},
             ATTR_ERROR_MESSAGE: {"DataType": "String", "StringValue": (str(exc) or error_type)[:_ERROR_MESSAGE_LIMIT]},
             ATTR_SOURCE_QUEUE: {"DataType": "String", "StringValue": self._urls.url.rsplit("/", 1)[-1]},
         }
-        for name, value in msg.get("MessageAttributes", {}).items():
-            if len(attributes) >= _SQS_MAX_ATTRIBUTES:
-                break
-            if name not in attributes:
-                attributes[name] = {k: v for k, v in value.items() if k in ("DataType", "StringValue", "BinaryValue")}
+        body, attributes = await self._dead_letter_entry(msg, reason)
         self._inflight.pop(msg["MessageId"], None)
         # Send first, delete second: a crash in between leaves a duplicate in the DLQ, never a lost message.
-        await self._sqs.send_message(
-            QueueUrl=self._urls.dlq_url, MessageBody=msg.get("Body") or "<empty>", MessageAttributes=attributes
-        )
+        await self._sqs.send_message(QueueUrl=self._urls.dlq_url, MessageBody=body, MessageAttributes=attributes)
         await self._sqs.delete_message(QueueUrl=self._urls.url, ReceiptHandle=msg["ReceiptHandle"])
         self._count_error(exc)
         self.stats.dead_lettered += 1
         self._metrics.dead_lettered(error_type)
         log.error("message_dead_lettered", error_type=error_type, error=str(exc), retries_exhausted=retries_exhausted)
+
+    async def _dead_letter_entry(self, msg: MessageTypeDef, reason: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The body and attributes of a message's DLQ entry: its own body and attributes plus the reason ones.
+
+        A body already near the DLQ's `MaximumMessageSize` leaves no room for the reason (SQS counts message
+        attributes in the size), so it moves to the claim-check store and the entry carries a pointer body
+        (`{"claim_check": key, ...}` with the routing fields it could read) and the `claim_check` attribute, like a
+        claim-checked message from the producer: replaying it sends the pointer, and the consumer loads the body.
+        Without a claim-check store the body is kept whole and the reason attributes are left out (it is logged).
+        """
+        body = msg.get("Body") or "<empty>"
+        attributes = _with_original_attributes(reason, msg)
+        if sqs_message_size(body, attributes) <= self._dlq_max_bytes:
+            return body, attributes
+        if self._claim_check is None:
+            log.error("dead_letter_reason_dropped", reason="the body leaves no room for it and no claim-check store")
+            return body, _with_original_attributes({}, msg)
+        key = await self._claim_check.put(self.kind.value, body)
+        pointer = json.dumps({"claim_check": key, **_routing_fields(body)})
+        attributes = _with_original_attributes(
+            {**reason, ATTR_CLAIM_CHECK: {"DataType": "String", "StringValue": key}}, msg
+        )
+        if sqs_message_size(pointer, attributes) > self._dlq_max_bytes:  # the message's own attributes are huge
+            attributes = {**reason, ATTR_CLAIM_CHECK: {"DataType": "String", "StringValue": key}}
+        log.warning("dead_letter_body_claim_checked", key=key, body_bytes=len(body.encode()))
+        return pointer, attributes
 
     def _count_error(self, exc: Exception) -> None:
         name = type(exc).__name__
@@ -434,35 +505,84 @@ class Consumer:
             # The message will come back; the stage's tracking row makes the second run a no-op.
             log.warning("delete_rejected", message_id=batch[int(failure["Id"])][0], reason=failure.get("Message"))
 
-    # --- heartbeat -----------------------------------------------------------------------------------------------
+    # --- heartbeat ---------------------------------------------------------------------------------------------
+
+    def _register(self, message_id: str, callback: KeepAlive, every_s: float) -> None:
+        """`HandlerContext.keep_alive`: run `callback` from the heartbeat every `every_s` s while the delivery lasts."""
+        every_s = max(0.05, every_s)
+        self._keep_alives.setdefault(message_id, []).append(
+            _KeepAliveEntry(callback, every_s, time.monotonic() + every_s)
+        )
+        self._heartbeat_wake.set()  # it may be due before the heartbeat's next tick
+
+    def _end_keep_alives(self, message_id: str) -> None:
+        for entry in self._keep_alives.pop(message_id, ()):
+            if entry.running is not None:
+                entry.running.cancel()
+
+    def _next_keep_alive(self) -> float:
+        return min(
+            (e.due for entries in self._keep_alives.values() for e in entries if e.running is None),
+            default=float("inf"),
+        )
+
+    def _run_keep_alives(self, now: float) -> None:
+        for entries in self._keep_alives.values():
+            for entry in entries:
+                if entry.running is None and entry.due <= now:
+                    entry.running = asyncio.create_task(self._keep_alive(entry))
+
+    async def _keep_alive(self, entry: _KeepAliveEntry) -> None:
+        try:
+            await entry.callback()
+        except Exception:
+            log.exception("keep_alive_failed")
+        finally:
+            entry.running = None
+            entry.due = time.monotonic() + entry.every_s
+            self._heartbeat_wake.set()  # the heartbeat slept past this entry while it ran: let it see the new due
 
     async def _heartbeat_loop(self) -> None:
         tick = max(0.2, min(5.0, self._visibility_s / 6))
-        while True:
-            await asyncio.sleep(tick)
-            now = time.monotonic()
-            due = [(mid, f) for mid, f in self._inflight.items() if f.deadline - now < self._visibility_s / 2]
-            for i in range(0, len(due), 10):
-                chunk = due[i : i + 10]
-                entries = [
-                    {"Id": str(j), "ReceiptHandle": f.receipt, "VisibilityTimeout": self._visibility_s}
-                    for j, (_, f) in enumerate(chunk)
-                ]
-                try:
-                    resp = await self._sqs.change_message_visibility_batch(
-                        QueueUrl=self._urls.url,
-                        Entries=entries,  # type: ignore[arg-type]
-                    )
-                except Exception:
-                    log.exception("heartbeat_failed", count=len(entries))
-                    continue
-                failed = {int(x["Id"]) for x in resp.get("Failed", [])}
-                for j, (mid, f) in enumerate(chunk):
-                    if j not in failed:
-                        f.deadline = now + self._visibility_s
-                        self.stats.heartbeats += 1
-                    else:
-                        log.warning("heartbeat_rejected", message_id=mid)
+        next_visibility = time.monotonic() + tick
+        try:
+            while True:
+                wake_at = min(next_visibility, self._next_keep_alive())
+                self._heartbeat_wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._heartbeat_wake.wait(), max(0.0, wake_at - time.monotonic()))
+                now = time.monotonic()
+                self._run_keep_alives(now)  # in their own tasks: a slow one never delays the visibility heartbeat
+                if now >= next_visibility:
+                    await self._extend_visibility(now)
+                    next_visibility = now + tick
+        finally:
+            for message_id in list(self._keep_alives):
+                self._end_keep_alives(message_id)
+
+    async def _extend_visibility(self, now: float) -> None:
+        due = [(mid, f) for mid, f in self._inflight.items() if f.deadline - now < self._visibility_s / 2]
+        for i in range(0, len(due), 10):
+            chunk = due[i : i + 10]
+            entries = [
+                {"Id": str(j), "ReceiptHandle": f.receipt, "VisibilityTimeout": self._visibility_s}
+                for j, (_, f) in enumerate(chunk)
+            ]
+            try:
+                resp = await self._sqs.change_message_visibility_batch(
+                    QueueUrl=self._urls.url,
+                    Entries=entries,  # type: ignore[arg-type]
+                )
+            except Exception:
+                log.exception("heartbeat_failed", count=len(entries))
+                continue
+            failed = {int(x["Id"]) for x in resp.get("Failed", [])}
+            for j, (mid, f) in enumerate(chunk):
+                if j not in failed:
+                    f.deadline = now + self._visibility_s
+                    self.stats.heartbeats += 1
+                else:
+                    log.warning("heartbeat_rejected", message_id=mid)
 
     # --- stopping ------------------------------------------------------------------------------------------------
 
@@ -506,6 +626,28 @@ def _max_receive_count(redrive_policy: str | None) -> int | None:
     except (ValueError, TypeError, AttributeError):
         log.warning("redrive_policy_unreadable", redrive_policy=redrive_policy[:200])
         return None
+
+
+def _with_original_attributes(first: dict[str, Any], msg: MessageTypeDef) -> dict[str, Any]:
+    """`first`, then the message's own attributes up to SQS's 10 (a name in `first` wins)."""
+    attributes = dict(first)
+    for name, value in msg.get("MessageAttributes", {}).items():
+        if len(attributes) >= _SQS_MAX_ATTRIBUTES:
+            break
+        if name not in attributes:
+            attributes[name] = {k: v for k, v in value.items() if k in ("DataType", "StringValue", "BinaryValue")}
+    return attributes
+
+
+def _routing_fields(body: str) -> dict[str, str]:
+    """`kind`, `journey_id`, `task_id` of a body when it is an envelope-like JSON object (for `dlq list`)."""
+    try:
+        raw = json.loads(body)
+    except (ValueError, RecursionError):
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    return {k: v[:256] for k in ("kind", "journey_id", "task_id") if isinstance(v := raw.get(k), str)}
 
 
 def _public(config: ConsumerConfig) -> dict[str, Any]:

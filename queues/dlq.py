@@ -2,6 +2,11 @@
 
 Reading (`list_dead_letters`) receives with a short visibility and makes everything it read visible again at once.
 
+A message whose body was moved to the claim-check store (too large for SQS, or too large to carry the reason
+attributes into the DLQ) keeps a small pointer body `{"claim_check": key, kind, journey_id, task_id}` and its
+`claim_check` attribute: listing reads the routing fields from the pointer, replaying sends the pointer back (the
+consumer loads the body), and `tracking_reopener(claim_check=…)` reads the body to find the call.
+
 Replaying (`replay`) moves matching messages back to the work queue: receive → (optional hook, e.g. reopen the
 call's FAILED tracking row) → send to the source queue with the same body and attributes, minus the `error_*` and
 `source_queue` ones, plus `replay_count + 1` → delete from the DLQ only after the send succeeded. A crash or an
@@ -21,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from queues.claimcheck import ClaimCheck
 from queues.directory import QueueUrls
 from queues.envelope import ATTR_ERROR_MESSAGE, ATTR_ERROR_TYPE, ATTR_JOURNEY, ATTR_KIND, ATTR_SOURCE_QUEUE, Kind
 from shared.logging import get_logger
@@ -177,15 +183,17 @@ async def _queue_arn(sqs: SQSClient, url: str) -> str:
     return attrs["Attributes"]["QueueArn"]
 
 
-async def _move_task(sqs: SQSClient, urls: QueueUrls, rate_per_s: float | None, timeout_s: float) -> ReplayCounts:
-    """Let SQS move the whole DLQ; raises when the endpoint does not implement it."""
+async def _move_task(
+    sqs: SQSClient, urls: QueueUrls, rate_per_s: float | None, timeout_s: float, counts: ReplayCounts
+) -> ReplayCounts:
+    """Let SQS move the whole DLQ, updating `counts`; raises when the endpoint does not implement it."""
     source, destination = await _queue_arn(sqs, urls.dlq_url), await _queue_arn(sqs, urls.url)
     kwargs: dict[str, Any] = {"SourceArn": source, "DestinationArn": destination}
     if rate_per_s:
         kwargs["MaxNumberOfMessagesPerSecond"] = max(1, int(rate_per_s))
     handle = (await sqs.start_message_move_task(**kwargs))["TaskHandle"]
     log.info("dlq_move_task_started", task_handle=handle)
-    counts = ReplayCounts(move_task=handle)
+    counts.move_task = handle
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         tasks = (await sqs.list_message_move_tasks(SourceArn=source, MaxResults=10)).get("Results", [])
@@ -214,22 +222,25 @@ async def replay(
     before_send: BeforeSend | None = None,
     use_move_task: bool = True,
     wait_s: int = _WAIT_S,
+    progress: ReplayCounts | None = None,
 ) -> ReplayCounts:
     """Move matching DLQ messages back to the source queue (see the module docstring); returns the counts.
 
     `before_send(body)` runs before each send (e.g. `tracking_reopener`): it must be idempotent, since an
-    interrupted replay runs it again for the same message.
+    interrupted replay runs it again for the same message. `progress`, when given, is the counts object updated in
+    place as the pass goes (and returned): a caller may read it while the replay runs (the API's replay jobs do).
     """
     if rate_per_s is not None and rate_per_s <= 0:
         raise ValueError("rate_per_s must be positive")
+    counts = progress if progress is not None else ReplayCounts()
     unfiltered = journey_id is None and error_type is None and max_messages is None
     if use_move_task and unfiltered and not dry_run and before_send is None:
         try:
-            return await _move_task(sqs, urls, rate_per_s, timeout_s=300)
+            return await _move_task(sqs, urls, rate_per_s, 300, counts)
         except Exception as exc:
+            counts.move_task, counts.moved = None, 0
             log.info("dlq_move_task_unavailable", error=str(exc)[:200], fallback="receive-send-delete loop")
 
-    counts = ReplayCounts()
     held: dict[str, None] = {}  # receipts read, not deleted: made visible again when the pass ends
     seen: set[str] = set()
     interval = 1.0 / rate_per_s if rate_per_s else 0.0
@@ -309,14 +320,31 @@ async def replay(
     return counts
 
 
-def tracking_reopener(ddb: DynamoDBClient, tracking_table: str, journeys_table: str, kind: Kind) -> BeforeSend | None:
-    """A `before_send` hook that reopens the FAILED tracking row of a fetch/transcribe/analyze message's call."""
+def tracking_reopener(
+    ddb: DynamoDBClient,
+    tracking_table: str,
+    journeys_table: str,
+    kind: Kind,
+    *,
+    claim_check: ClaimCheck | None = None,
+) -> BeforeSend | None:
+    """A `before_send` hook that reopens the FAILED tracking row of a fetch/transcribe/analyze message's call.
+
+    A claim-checked entry (a pointer body `{"claim_check": key}`: a large message, or one whose body was moved aside
+    when it was dead-lettered) is read from `claim_check`; without one, its call cannot be found and is not reopened.
+    """
     stage = kind.value
     if stage not in REOPEN_STAGES:
         return None
 
     async def reopen(body: str) -> bool:
         fields = _body_fields(body)
+        key = fields.get("claim_check")
+        if isinstance(key, str) and "payload" not in fields:
+            if claim_check is None:
+                log.warning("dlq_reopen_claim_check_unreadable", key=key, reason="no claim-check store given")
+                return False
+            fields = _body_fields(await claim_check.get(key))
         payload = fields.get("payload")
         if not isinstance(payload, dict):
             return False

@@ -91,6 +91,19 @@ class Envelope(BaseModel):
             raise PoisonMessage(f"envelope does not validate: {problems}") from exc
 
 
+def sqs_message_size(body: str, attributes: dict[str, Any]) -> int:
+    """The size SQS checks against a queue's `MaximumMessageSize`: the body's UTF-8 bytes plus, per message
+    attribute, the bytes of its name, its data type and its value."""
+    size = len(body.encode())
+    for name, value in attributes.items():
+        size += len(name.encode()) + len(str(value.get("DataType", "")).encode())
+        if "BinaryValue" in value:
+            size += len(value["BinaryValue"])
+        else:
+            size += len(str(value.get("StringValue", "")).encode())
+    return size
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 

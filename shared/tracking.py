@@ -1,7 +1,8 @@
 """The WXCC tracking table: one row per call, claimed once, moved stage by stage with conditional writes.
 
-Row `pk = ORG#{org}#TASK#{task}`: status, journey_id, stage, stage_started_at, lease_until, recording_keys,
-transcript_key, analysis_key, error, attempts, pipeline_version, updated_at, ttl, plus facts about the call.
+Row `pk = ORG#{org}#TASK#{task}`: status, journey_id, lease_stage, lease_owner, stage_started_at, lease_until,
+recording_keys, transcript_key, analysis_key, error, attempts, pipeline_version, updated_at, ttl, plus facts about the
+call.
 
 Statuses: CLAIMED → FETCHED → TRANSCRIBED → ANALYZED, or FAILED / SKIPPED (terminal).
 
@@ -13,19 +14,30 @@ Claim (poll stage) — a conditional put that succeeds for exactly one claimer:
 
 A stage runs in two steps, so two deliveries of the same message never both do the paid work:
 
-    t0  begin(expected=FETCHED, stage=transcribe)  IF status = FETCHED AND (lease_until < now OR lease_stage <> stage)
-        → SET lease_stage = transcribe, lease_until = now + lease, attempts + 1        (a duplicate delivery: ✗ busy)
-    t1  ... transcribe (minutes) ...
-    t2  advance(FETCHED → TRANSCRIBED)  IF status = FETCHED AND lease_stage = transcribe
+    t0  begin(expected=FETCHED, stage=transcribe, owner=o1)
+          IF status = FETCHED AND (lease_until < now OR lease_stage <> stage)
+          → SET lease_stage = transcribe, lease_owner = o1, lease_until = now + lease, attempts + 1
+                                                                       (a duplicate delivery: ✗ busy)
+    t1  ... transcribe (minutes) ...; every lease/3, from the consumer's heartbeat:
+        renew(o1)  IF status = FETCHED AND lease_stage = transcribe AND lease_owner = o1
+          → SET lease_until = now + lease           (✗: the lease was taken over, o1 must not record a result)
+    t2  advance(FETCHED → TRANSCRIBED, owner=o1)  IF status = FETCHED AND lease_stage = transcribe
+          [AND lease_owner = o1]
         → in one transaction with the journey's `STAGE#transcribe.done + 1`     (a late duplicate: ✗ already done)
 
+The lease is short (`CALLPIPE_STAGE_LEASE_S`, 60 s) because a live holder renews it: a worker that dies stops renewing,
+and the next delivery of its message takes the call over once `lease_until` has passed. `lease_owner` is a token of
+one `begin`, so a holder whose lease was taken over (it stalled past `lease_until`) can neither renew it, nor release
+it, nor record its result over the new holder's.
+
 A message for a step the row has already passed finds `status` beyond `expected`: it is acknowledged and does nothing.
-A retryable failure releases the lease (lease_until = now) so the retry can begin at once.
+A retryable failure releases the lease (lease_until = now, only if it is still ours) so the retry can begin at once.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -93,6 +105,7 @@ class TrackingRow:
     analysis_key: str | None = None
     claimed_at: float = 0.0
     facts: dict[str, Any] = field(default_factory=dict)
+    lease_owner: str | None = None
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> TrackingRow:
@@ -112,6 +125,7 @@ class TrackingRow:
             analysis_key=plain.get("analysis_key"),
             claimed_at=float(plain.get("claimed_at", 0)),
             facts=plain.get("facts", {}),
+            lease_owner=plain.get("lease_owner"),
         )
 
 
@@ -185,21 +199,28 @@ class TrackingTable:
             },
         }
 
-    async def begin(self, org_id: str, task_id: str, expected: CallStatus, stage: str, lease_s: float) -> Begin:
-        """Take the stage lease on a row in `expected` status (see the module's timeline)."""
+    async def begin(
+        self, org_id: str, task_id: str, expected: CallStatus, stage: str, lease_s: float, *, owner: str | None = None
+    ) -> Begin:
+        """Take the stage lease on a row in `expected` status (see the module's timeline).
+
+        `owner` is this holder's token (`new_lease_owner()`); renewing, releasing and advancing with it succeed only
+        while the lease is still this holder's. Without one, a fresh token is stored, which nobody else knows.
+        """
         now = time.time()
         try:
             await self._ddb.update_item(
                 TableName=self.table,
                 Key=tracking_key(org_id, task_id),
                 UpdateExpression=(
-                    "SET lease_stage = :stage, lease_until = :until, stage_started_at = :now, updated_at = :now "
-                    "ADD attempts :one"
+                    "SET lease_stage = :stage, lease_owner = :owner, lease_until = :until, stage_started_at = :now, "
+                    "updated_at = :now ADD attempts :one"
                 ),
                 ConditionExpression="#status = :expected AND (lease_until < :now OR lease_stage <> :stage)",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
                     ":stage": {"S": stage},
+                    ":owner": {"S": owner or new_lease_owner()},
                     ":until": {"N": f"{now + lease_s:.3f}"},
                     ":now": {"N": f"{now:.3f}"},
                     ":expected": {"S": expected.value},
@@ -215,6 +236,31 @@ class TrackingTable:
             return Begin.ALREADY_DONE if row.status.rank > expected.rank else Begin.MISSING
         return Begin.BUSY
 
+    async def renew(
+        self, org_id: str, task_id: str, stage: str, lease_s: float, *, expected: CallStatus, owner: str
+    ) -> bool:
+        """Extend a stage lease to now + `lease_s`; False when it is no longer `owner`'s (taken over, released by
+        a takeover's failure, or the row moved on), in which case the holder must not record a result."""
+        now = time.time()
+        try:
+            await self._ddb.update_item(
+                TableName=self.table,
+                Key=tracking_key(org_id, task_id),
+                UpdateExpression="SET lease_until = :until, updated_at = :now",
+                ConditionExpression="#status = :expected AND lease_stage = :stage AND lease_owner = :owner",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":until": {"N": f"{now + lease_s:.3f}"},
+                    ":now": {"N": f"{now:.3f}"},
+                    ":expected": {"S": expected.value},
+                    ":stage": {"S": stage},
+                    ":owner": {"S": owner},
+                },
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     def advance_update(
         self,
         org_id: str,
@@ -225,8 +271,10 @@ class TrackingTable:
         stage: str,
         values: dict[str, Any] | None = None,
         lease_s: float = 0,
+        owner: str | None = None,
     ) -> dict[str, Any]:
-        """The conditional Update that moves a row from `expected` to `new`, for use inside a transaction."""
+        """The conditional Update that moves a row from `expected` to `new`, for use inside a transaction; with
+        `owner`, only while the stage lease is still that holder's."""
         now = time.time()
         sets = ["#status = :new", "updated_at = :now", "lease_until = :until", "lease_stage = :next_stage"]
         attr_values: dict[str, Any] = {
@@ -242,11 +290,15 @@ class TrackingTable:
             names[f"#v{i}"] = name
             attr_values[f":v{i}"] = to_attr(value)
             sets.append(f"#v{i} = :v{i}")
+        condition = "#status = :expected AND lease_stage = :stage"
+        if owner is not None:
+            condition += " AND lease_owner = :owner"
+            attr_values[":owner"] = {"S": owner}
         return {
             "TableName": self.table,
             "Key": tracking_key(org_id, task_id),
             "UpdateExpression": "SET " + ", ".join(sets),
-            "ConditionExpression": "#status = :expected AND lease_stage = :stage",
+            "ConditionExpression": condition,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": attr_values,
         }
@@ -282,16 +334,29 @@ class TrackingTable:
             return False
         return True
 
-    async def release(self, org_id: str, task_id: str, stage: str) -> None:
-        """Give up a stage lease after a retryable failure, so the retry can begin at once."""
+    async def release(self, org_id: str, task_id: str, stage: str, *, owner: str | None = None) -> bool:
+        """Give up a stage lease after a retryable failure, so the retry can begin at once; with `owner`, only if
+        the lease is still that holder's (never a taken-over lease). False if there was nothing of ours to release."""
         now = time.time()
+        values: dict[str, Any] = {":now": {"N": f"{now:.3f}"}, ":stage": {"S": stage}}
+        condition = "lease_stage = :stage"
+        if owner is not None:
+            condition += " AND lease_owner = :owner"
+            values[":owner"] = {"S": owner}
         try:
             await self._ddb.update_item(
                 TableName=self.table,
                 Key=tracking_key(org_id, task_id),
                 UpdateExpression="SET lease_until = :now",
-                ConditionExpression="lease_stage = :stage",
-                ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}, ":stage": {"S": stage}},
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
             )
         except self._ddb.exceptions.ConditionalCheckFailedException:
             log.debug("tracking_release_not_ours", stage=stage)
+            return False
+        return True
+
+
+def new_lease_owner() -> str:
+    """A token naming one holder of one stage lease."""
+    return uuid.uuid4().hex
