@@ -31,7 +31,7 @@ class DevStack:
     openai_base_url: str
 
     def environment(self) -> dict[str, str]:
-        """The variables that point another shell's `callpipe` at this stack."""
+        """The variables that point another shell's `callpipe` at this stack (the simulator's made-up secret too)."""
         s = self.settings
         return {
             "AWS_ENDPOINT_URL": s.aws_endpoint_url or "",
@@ -43,8 +43,9 @@ class DevStack:
             "CALLPIPE_WEBEX_AUTH_BASE_URL": s.webex_auth_base_url,
             "CALLPIPE_WXCC_ORG_ID": s.wxcc_org_id,
             "CALLPIPE_WXCC_CLIENT_ID": s.wxcc_client_id,
+            "CALLPIPE_WXCC_CLIENT_SECRET": s.wxcc_client_secret.get_secret_value() if s.wxcc_client_secret else "",
             "CALLPIPE_WXCC_APPLICATION_ID": s.wxcc_application_id,
-            "CALLPIPE_WXCC_DOWNLOAD_HOSTS": '["127.0.0.1"]',
+            "CALLPIPE_WXCC_DOWNLOAD_HOSTS": "127.0.0.1",
             "CALLPIPE_WXCC_DOWNLOAD_ALLOW_HTTP": "true",
             "OPENAI_BASE_URL": self.openai_base_url,
         }

@@ -1,9 +1,12 @@
-"""`callpipe dlq list|replay STAGE`: look into a stage's dead-letter queue and move messages back to the stage."""
+"""`callpipe dlq list|replay STAGE`: look into a stage's dead-letter queue and move messages back to the stage.
+
+`list` prints one JSON object per message on stdout and, for an empty DLQ, says so on stderr."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from queues.directory import QueueDirectory
 from queues.dlq import DEFAULT_MAX_REPLAYS, list_dead_letters, replay, tracking_reopener
@@ -57,8 +60,12 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     async with clients.sqs() as sqs, clients.dynamodb() as ddb:
         urls = await QueueDirectory(sqs, settings.name_prefix).urls(kind)
         if args.dlq_command == "list":
-            for letter in await list_dead_letters(sqs, urls, max_messages=args.max):
+            letters = await list_dead_letters(sqs, urls, max_messages=args.max)
+            for letter in letters:
                 print(json.dumps({**letter.__dict__, "age_s": round(letter.age_s, 1)}))
+            if not letters:
+                # On stderr: stdout stays one JSON object per message (none), for scripts.
+                print(f"the {kind.value} DLQ ({urls.dlq_url.rsplit('/', 1)[-1]}) is empty", file=sys.stderr)
             return 0
         counts = await replay(
             sqs,

@@ -29,6 +29,7 @@ Severity = Literal["error", "warning"]
 Role = Literal["api", "journey", "poll", "fetch", "transcribe", "analyze", "echo", "wxcc", "doctor"]
 """What a process is started as: a worker's stage, the API, `journey start`, `wxcc reset-token`, or `doctor` (all)."""
 
+_PREFIX = "CALLPIPE_"
 TOOLING_PREFIXES = ("CALLPIPE_TEST_", "CALLPIPE_BENCH_")
 """Variables read by the test suite and the benchmarks, not by `Settings`: never reported as unknown."""
 
@@ -186,14 +187,20 @@ def load_settings(**overrides: Any) -> Settings:
 
 def unknown_variables(environ: Mapping[str, str], extra_known: Iterable[str] = ()) -> list[Problem]:
     """A warning for each `CALLPIPE_*` variable nothing reads (a misspelling), with the closest known name."""
-    known = sorted(n for n in known_variables() | {k.upper() for k in extra_known} if n.startswith("CALLPIPE_"))
+    known = sorted(n for n in known_variables() | {k.upper() for k in extra_known} if n.startswith(_PREFIX))
+    suffixes = [n.removeprefix(_PREFIX) for n in known]
     problems: list[Problem] = []
     for name in sorted(environ):
         upper = name.upper()
-        if not upper.startswith("CALLPIPE_") or upper.startswith(TOOLING_PREFIXES) or upper in known:
+        if not upper.startswith(_PREFIX) or upper.startswith(TOOLING_PREFIXES) or upper in known:
             continue
-        close = difflib.get_close_matches(upper, known, n=1, cutoff=0.6)
-        fix = f"did you mean {close[0]}?" if close else "remove it (README.md, Configuration, lists every variable)"
+        # Compared without the shared prefix, which would make every name look alike.
+        close = difflib.get_close_matches(upper.removeprefix(_PREFIX), suffixes, n=1, cutoff=0.7)
+        fix = (
+            f"did you mean {_PREFIX}{close[0]}?"
+            if close
+            else "remove it (README.md, Configuration, lists every variable)"
+        )
         problems.append(Problem(name, "is not a callpipe setting and is ignored", fix, "warning"))
     return problems
 
