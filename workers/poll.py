@@ -10,13 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from queues.consumer import Handler, HandlerContext
 from queues.envelope import Envelope, Kind
+from shared.bounds import task_ids_violation, window_violation
 from shared.dynamo import transact
 from shared.errors import NotReadyYet, Permanent
 from shared.journeys import Journey, JourneyState
 from shared.logging import get_logger
 from shared.tracking import CallStatus
 from workers.context import StageContext
-from workers.outcomes import done_unsent
+
+ENDED_STATUSES = ("completed", "abandoned")
 
 log = get_logger(__name__)
 
@@ -65,6 +67,7 @@ def make_poll_handler(ctx: StageContext) -> Handler:
         if journey.state is not JourneyState.RUNNING:
             log.info("poll_skipped_journey_not_running", state=journey.state.value)
             return ()
+        await _within_bounds(ctx, envelope.journey_id, p)
         now_ms = int(time.time() * 1000)
         if p.not_before_ms and now_ms < p.not_before_ms:
             raise NotReadyYet("recheck not due yet", retry_after=(p.not_before_ms - now_ms) / 1000)
@@ -73,6 +76,40 @@ def make_poll_handler(ctx: StageContext) -> Handler:
         return await _poll(ctx, journey, p, envelope.attempt)
 
     return handle
+
+
+async def _within_bounds(ctx: StageContext, journey_id: str, p: PollPayload) -> None:
+    """A message asking for more than one journey may (an older version wrote it, or a bug) is refused before any
+    split or WXCC request: its window is closed with the reason as the journey's failure, so the journey still ends.
+
+    Only what stays true however late the message is read: the window's length and the number of task ids (how far
+    back `from` lies and whether `to` is in the future are checked when the journey is created).
+    """
+    if p.task_ids is not None:
+        violation = task_ids_violation(len(p.task_ids), ctx.settings)
+    else:
+        assert p.from_ms is not None and p.to_ms is not None
+        # `now` at the window's end: only the length bound can apply (the window is validated as from < to).
+        violation = window_violation(p.from_ms, p.to_ms, ctx.settings, now_ms=p.to_ms)
+        if violation is not None and violation.setting != "CALLPIPE_JOURNEY_MAX_WINDOW_S":
+            violation = None
+    if violation is None:
+        return
+    reason = f"poll window {p.window} refused: {violation.message}"
+    job = ctx.journeys.job_put(journey_id, f"poll:{p.window}", "failed", stage="poll", reason=reason[:1000])
+    job["ConditionExpression"] = "attribute_not_exists(pk)"
+    recorded = await transact(
+        ctx.dynamodb,
+        [
+            {"Update": ctx.journeys.poll_window_done(journey_id, p.window)},
+            {"Put": job},
+            {"Update": ctx.journeys.counter_update(journey_id, "poll", failed=1)},
+        ],
+    )
+    if recorded:
+        log.error("poll_window_refused", window=p.window, setting=violation.setting, limit=violation.limit)
+    await ctx.journeys.complete_if_done(journey_id)
+    raise Permanent(reason)
 
 
 async def _split(ctx: StageContext, journey_id: str, p: PollPayload) -> list[Envelope]:
@@ -92,9 +129,8 @@ async def _split(ctx: StageContext, journey_id: str, p: PollPayload) -> list[Env
 
 
 async def _poll(ctx: StageContext, journey: Journey, p: PollPayload, attempt: int) -> list[Envelope]:
-    now_ms = int(time.time() * 1000)
     following: list[Envelope] = []
-    unknown = 0
+    active = 0
     counts = {"claimed": 0, "skipped": 0, "duplicate": 0, "seen_before": 0}
     async for task_id, facts in _discover(ctx, p):
         if p.reprocess_version is not None:
@@ -110,23 +146,17 @@ async def _poll(ctx: StageContext, journey: Journey, p: PollPayload, attempt: in
                     )
                 )
             continue
-        reason: str | None = None
-        capture = facts.get("capture_requested")
-        ended = facts.get("ended_ms") or p.to_ms or now_ms
-        if capture is None and p.task_ids is None:
-            if now_ms - ended < ctx.settings.capture_max_age_s * 1000:
-                unknown += 1
-                continue
-            reason = "captureRequested still unknown after the capture max age"
-        elif capture is False:
-            reason = "recording not requested (captureRequested: false)"
-        # recordingCount 0 with captureRequested true may only mean "not processed yet": fetch waits for it.
+        reason = _skip_reason(ctx, facts)
+        if reason == _STILL_ACTIVE:
+            active += 1
+            continue
+        # captureRequested unknown (null) goes to fetch like true: the captures API is the source of truth, and
+        # fetch waits for a recording (or learns the flag) within the capture max age. recordingCount 0 with
+        # captureRequested true may only mean "not processed yet": fetch waits for it too.
         outcome = await _claim(ctx, journey, p.org_id, task_id, facts, reason)
         counts[outcome] += 1
-        # An earlier delivery of this window may have claimed it and died before sending its fetch: send again.
-        unsent = outcome == "seen_before" and reason is None
-        if unsent and await done_unsent(ctx, p.org_id, task_id, journey.id, CallStatus.CLAIMED):
-            outcome = "claimed"
+        if outcome == "seen_before" and reason is None and await _fetch_unsent(ctx, journey, p, task_id):
+            outcome = "claimed"  # an earlier delivery of this pass claimed it and died before sending its fetch
         if outcome == "claimed" and reason is None:
             following.append(
                 Envelope(
@@ -136,15 +166,46 @@ async def _poll(ctx: StageContext, journey: Journey, p: PollPayload, attempt: in
                     payload={"org_id": p.org_id, "task_id": task_id},
                 )
             )
-    if unknown:
+    if active:
         # Leave the window pending and look again later; calls handled now will count nothing the second time.
-        recheck = p.model_copy(update={"not_before_ms": now_ms + ctx.settings.poll_recheck_s * 1000})
-        following.append(poll_envelope(journey.id, recheck, attempt + 1))
+        # `not_before_ms` is taken after the pass: what this pass claimed is older than it (see `_fetch_unsent`).
+        later = int(time.time() * 1000) + ctx.settings.poll_recheck_s * 1000
+        following.append(poll_envelope(journey.id, p.model_copy(update={"not_before_ms": later}), attempt + 1))
     else:
         await transact(ctx.dynamodb, [{"Update": ctx.journeys.poll_window_done(journey.id, p.window)}])
         await ctx.journeys.complete_if_done(journey.id)
-    log.info("poll_done", window=p.window, unknown_capture=unknown, **counts)
+    log.info("poll_done", window=p.window, still_active=active, **counts)
     return following
+
+
+_STILL_ACTIVE = "still active"
+
+
+def _skip_reason(ctx: StageContext, facts: dict[str, Any]) -> str | None:
+    """Why a discovered call is not fetched (None: fetch it), or `_STILL_ACTIVE` for a task that has not ended."""
+    status = facts.get("status")
+    if status is not None and status not in ENDED_STATUSES:
+        created = facts.get("created_ms") or 0
+        if time.time() * 1000 - created < ctx.settings.capture_max_age_s * 1000:
+            return _STILL_ACTIVE
+        return f"task still {status} {ctx.settings.capture_max_age_s} s after it was created"
+    if facts.get("capture_requested") is False:
+        return "recording not requested (captureRequested: false)"
+    return None
+
+
+async def _fetch_unsent(ctx: StageContext, journey: Journey, p: PollPayload, task_id: str) -> bool:
+    """Whether a call this journey claimed may lack its fetch message, so that it is sent again.
+
+    Only while no fetch has begun on it (after one has, its message exists: it is being retried or waits for the
+    recording), and only if this pass claimed it: an earlier pass of the window is acknowledged only after its
+    messages were sent, and its redelivery re-sends them. A recheck re-sends nothing for calls an earlier pass
+    claimed, so their queued fetches are not doubled (nor their captures queries).
+    """
+    row = await ctx.tracking.get(p.org_id, task_id)
+    if row is None or row.journey_id != journey.id or row.status is not CallStatus.CLAIMED or row.lease_stage != "poll":
+        return False
+    return row.claimed_at * 1000 >= (p.not_before_ms or 0)
 
 
 async def _discover(ctx: StageContext, p: PollPayload) -> Any:
@@ -168,14 +229,15 @@ async def _discover(ctx: StageContext, p: PollPayload) -> Any:
                 },
             )
     else:
+        # `/v1/tasks` selects by createdTime, so a task still running is found by no later window: `_poll` keeps its
+        # window pending and looks again. The task model has no end time (`lastUpdatedTime` is not one, it includes
+        # wrap-up): `ended_ms` stays unset and fetch bounds its wait from the claim.
         async for task in ctx.wxcc.tasks(p.from_ms, p.to_ms):
             a = task.attributes
-            if a.status not in ("completed", "abandoned"):
-                continue  # not ended: a later window's poll finds it
             yield (
                 task.id,
                 {
-                    "ended_ms": a.last_updated_time,
+                    "status": a.status,
                     "created_ms": a.created_time,
                     "capture_requested": a.capture_requested,
                     "agent": a.owner.name if a.owner else None,
@@ -204,7 +266,8 @@ async def _claim(
                     pipeline_version=journey.pipeline_version,
                     retry_failed=journey.retry_failed,
                     lease_s=ctx.settings.stage_lease_s,
-                    facts={k: v for k, v in facts.items() if v is not None},
+                    # captureRequested null is kept: fetch tells "never set" from "not asked" (a task list).
+                    facts={k: v for k, v in facts.items() if v is not None or k == "capture_requested"},
                     status=status,
                     error=skip_reason,
                 )

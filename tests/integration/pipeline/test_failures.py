@@ -12,13 +12,15 @@ from tests.integration.pipeline.conftest import running_stack
 
 
 async def test_a_recording_that_never_appears_fails_the_call_after_the_max_age(settings: Settings) -> None:
-    async with running_stack(settings, SimulatorConfig(calls=3, seed=4), capture_max_age_s=3) as stack:
+    config = SimulatorConfig(calls=3, seed=4)
+    async with running_stack(settings, config, capture_max_age_s=3, capture_min_wait_s=0) as stack:
         journey = await stack.start_tasks("no-such-task")
         status = await stack.finished(journey, timeout=60)
         assert (status.count("fetch", "failed"), status.terminal, status.discovered) == (1, 1, 1)
         row = await stack.tracking.get(stack.sim.config.org_id, "no-such-task")
         assert row is not None and row.status is CallStatus.FAILED
         assert row.error and "no recording available" in row.error
+        assert stack.sim.state.capture_queries["no-such-task"] >= stack.settings.capture_min_attempts
         [failure] = await stack.journeys.jobs(journey.id, outcome="failed")
         assert failure["stage"] == "fetch" and "no recording" in failure["reason"]
         async with stack.clients.sqs() as sqs:
