@@ -2,6 +2,11 @@
 
 A 2xx answer is checked against its model before use: unknown fields are ignored, but a body that is not a JSON object
 or lacks (or mistypes) a field callpipe needs raises `WxccMalformedResponse` naming the endpoint and the fields.
+A captures answer is checked entry by entry: a malformed entry fails only its own task (which is asked for again,
+alone, within the request's attempts), and the other tasks of the batch get their captures.
+
+A 429 pauses the shared request budget for its `Retry-After`, so every worker of the deployment slows down, not only
+the one that was refused.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from shared.logging import get_logger
 from shared.wxcc.budget import RateBudget
 from shared.wxcc.errors import (
     WxccAuthError,
+    WxccMalformedResponse,
     WxccPermanent,
     WxccRetryable,
     describe_error,
@@ -27,7 +33,7 @@ from shared.wxcc.errors import (
     retry_after,
     validation_failure,
 )
-from shared.wxcc.models import Capture, CapturesResponse, SearchResponse, SearchTask, Task, TaskDetails, TasksPage
+from shared.wxcc.models import Capture, CapturesEntries, SearchResponse, SearchTask, Task, TaskDetails, TasksPage
 from shared.wxcc.tokens import TokenProvider
 
 log = get_logger(__name__)
@@ -38,6 +44,12 @@ T = TypeVar("T")
 CAPTURES_MAX_IDS = 10
 TASKS_MAX_PAGE = 1000
 MAX_INLINE_WAIT_S = 30.0  # a longer Retry-After goes back to the queue as a message backoff instead
+PAUSE_WITHOUT_RETRY_AFTER_S = 5.0  # how long the shared budget pauses after a 429 that names no Retry-After
+CAPTURES_PATH = "/v1/captures/query"
+CAPTURES_WHERE = f"POST {CAPTURES_PATH}"
+
+CaptureOutcome = Capture | Exception
+"""A task's captures, or the failure that concerns that task alone (or its whole batch)."""
 
 SEARCH_QUERY = (
     "query($from: Long!, $to: Long!, $cursor: String) { taskDetails(from: $from, to: $to, timeComparator: endedTime, "
@@ -71,6 +83,33 @@ def _search_details(body: dict[str, Any]) -> TaskDetails:
     return _parse(SearchResponse, body, "POST /search").data.task_details
 
 
+def _captures_each(body: dict[str, Any], asked: Sequence[str]) -> dict[str, CaptureOutcome]:
+    """Each asked task's capture from a captures answer, or the `WxccMalformedResponse` of its own entry.
+
+    An entry that cannot be tied to a task (no usable `taskId`) fails every asked task the answer does not list; a
+    task that is listed nowhere, when every entry was fine, is not ready yet (an empty capture)."""
+    entries = _parse(CapturesEntries, body, CAPTURES_WHERE).data
+    result: dict[str, CaptureOutcome] = {}
+    unattributed: WxccMalformedResponse | None = None
+    for i, entry in enumerate(entries):
+        try:
+            capture = Capture.model_validate(entry)
+        except ValidationError as exc:
+            error = validation_failure(CAPTURES_WHERE, exc, prefix=("data", i))
+            task_id = entry.get("taskId") if isinstance(entry, dict) else None
+            log.warning("wxcc_malformed_capture", task_id=task_id, fields=list(error.fields[:10]), error=str(error))
+            if isinstance(task_id, str) and task_id in asked:
+                result[task_id] = error
+            else:
+                unattributed = unattributed or error
+            continue
+        result.setdefault(capture.task_id, capture)
+    for task_id in asked:
+        if task_id not in result:
+            result[task_id] = unattributed or Capture(taskId=task_id)
+    return result
+
+
 def _retry_inline(exc: BaseException) -> bool:
     return isinstance(exc, WxccRetryable) and (exc.retry_after is None or exc.retry_after <= MAX_INLINE_WAIT_S)
 
@@ -99,6 +138,11 @@ class WxccClient:
         self._budget = budget
         self._base = settings.wxcc_api_base
         self.org_id = settings.wxcc_org_id
+
+    @property
+    def settings(self) -> Settings:
+        """The settings this client was made with."""
+        return self._settings
 
     # --- finding calls ---------------------------------------------------------------------------------------
 
@@ -159,29 +203,62 @@ class WxccClient:
     async def captures(
         self, task_ids: Sequence[str], *, url_expiration_min: int | None = None, include_segments: bool = False
     ) -> dict[str, Capture]:
-        """Captures per task id, queried in batches of 10; a task WXCC does not list comes back not ready."""
-        expiration = url_expiration_min or self._settings.wxcc_url_expiration_min
+        """Captures per task id, queried in batches of 10; a task WXCC does not list comes back not ready.
+
+        Raises the first failure of any task (`query_captures` gives each task its own outcome)."""
+        outcomes = await self.query_captures(
+            task_ids, url_expiration_min=url_expiration_min, include_segments=include_segments
+        )
         result: dict[str, Capture] = {}
+        for task_id, outcome in outcomes.items():
+            if isinstance(outcome, Exception):
+                raise outcome
+            result[task_id] = outcome
+        return result
+
+    async def query_captures(
+        self, task_ids: Sequence[str], *, url_expiration_min: int | None = None, include_segments: bool = False
+    ) -> dict[str, CaptureOutcome]:
+        """Each task's captures or its own failure, queried in batches of 10.
+
+        A failure of a whole request (after its retries) is raised, unless some tasks of its batch already got their
+        captures: then the tasks still without one get that failure as their outcome."""
+        expiration = url_expiration_min or self._settings.wxcc_url_expiration_min
+        result: dict[str, CaptureOutcome] = {}
         unique = list(dict.fromkeys(task_ids))
         for i in range(0, len(unique), CAPTURES_MAX_IDS):
             batch = unique[i : i + CAPTURES_MAX_IDS]
-            response = await self.request_as(
-                lambda body: _parse(CapturesResponse, body, "POST /v1/captures/query"),
-                "POST",
-                "/v1/captures/query",
-                json={
-                    "query": {
+            result.update(await self._captures_batch(batch, expiration, include_segments))
+        return result
+
+    async def _captures_batch(
+        self, batch: list[str], expiration: int, include_segments: bool
+    ) -> dict[str, CaptureOutcome]:
+        """One batch; tasks whose entries were malformed are asked for again (only they) within the attempts."""
+        result: dict[str, CaptureOutcome] = {}
+        pending = batch
+        try:
+            async for attempt in self._retrying():
+                with attempt:
+                    query = {
                         "orgId": self.org_id,
-                        "taskIds": batch,
+                        "taskIds": pending,
                         "urlExpiration": expiration,
                         "includeSegments": include_segments,
                     }
-                },
-            )
-            for capture in response.data:
-                result[capture.task_id] = capture
-        for task_id in unique:
-            result.setdefault(task_id, Capture(taskId=task_id))
+                    body = await self._once("POST", CAPTURES_PATH, params=None, json={"query": query})
+                    answer = _captures_each(body, pending)
+                    result.update(answer)
+                    failed = [(t, o) for t, o in answer.items() if t in pending and isinstance(o, Exception)]
+                    pending = [t for t, _ in failed]
+                    if failed:
+                        raise failed[0][1]
+        except Exception as exc:
+            if not result:
+                raise  # nothing came back: the whole batch failed
+            for task_id in pending:
+                if not isinstance(result.get(task_id), Exception):
+                    result[task_id] = exc
         return result
 
     # --- the request path ------------------------------------------------------------------------------------
@@ -202,15 +279,19 @@ class WxccClient:
         json: Any = None,
     ) -> T:
         """`request`, with `parse` applied to the body inside the retries: a malformed answer is tried again too."""
-        async for attempt in AsyncRetrying(
+        async for attempt in self._retrying():
+            with attempt:
+                return parse(await self._once(method, path, params=params, json=json))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _retrying(self) -> AsyncRetrying:
+        """Bounded inline attempts of one call: transient failures, with a wait never under the Retry-After."""
+        return AsyncRetrying(
             stop=stop_after_attempt(self._settings.wxcc_max_attempts),
             wait=_WaitHonouringRetryAfter(),
             retry=retry_if_exception(_retry_inline),
             reraise=True,
-        ):
-            with attempt:
-                return parse(await self._once(method, path, params=params, json=json))
-        raise AssertionError("unreachable")  # pragma: no cover
+        )
 
     async def _once(self, method: str, path: str, *, params: dict[str, Any] | None, json: Any) -> dict[str, Any]:
         token = await self._tokens.access_token()
@@ -223,6 +304,8 @@ class WxccClient:
                 raise WxccAuthError(
                     f"WXCC refused a freshly refreshed token: {message}", status=401, tracking_id=tracking
                 )
+        if response.status_code == 429 and self._budget is not None:
+            await self._budget.pause(retry_after(response) or PAUSE_WITHOUT_RETRY_AFTER_S)
         return self._classify(response)
 
     async def _send(
@@ -245,8 +328,7 @@ class WxccClient:
         except httpx.TransportError as exc:
             raise WxccRetryable(f"{method} {path} failed: {type(exc).__name__}", tracking_id=tracking) from exc
 
-    @staticmethod
-    def _classify(response: httpx.Response) -> dict[str, Any]:
+    def _classify(self, response: httpx.Response) -> dict[str, Any]:
         status = response.status_code
         where = f"{response.request.method} {response.request.url.path}"
         if status < 400:
@@ -262,4 +344,7 @@ class WxccClient:
             raise WxccRetryable(
                 f"{where} → {status}: {message}", status=status, tracking_id=tracking, retry_after=retry_after(response)
             )
-        raise WxccPermanent(f"{where} → {status}: {message}", status=status, tracking_id=tracking)
+        hint = ""
+        if status == 403:
+            hint = f" — is CALLPIPE_WXCC_ORG_ID ({self.org_id}) the org these credentials belong to?"
+        raise WxccPermanent(f"{where} → {status}: {message}{hint}", status=status, tracking_id=tracking)

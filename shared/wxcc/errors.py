@@ -76,7 +76,9 @@ def describe_error(body: Any) -> tuple[str | None, str]:
         parts = [m.get("description", "") for m in error.get("message", []) if isinstance(m, dict)]
         key = error.get("key")
         text = "; ".join(p for p in parts if p) or str(error)
-        return tracking, f"{key}: {text}" if key else text
+        # WXCC's key is usually the HTTP status again ("403"): the caller shows the status already.
+        shown_key = key if key and not str(key).strip().isdigit() else None
+        return tracking, f"{shown_key}: {text}" if shown_key else text
     return tracking, str(body.get("message") or body)[:500]
 
 
@@ -99,11 +101,14 @@ def malformed_body(where: str, resp: httpx.Response) -> WxccMalformedResponse | 
     )
 
 
-def validation_failure(where: str, exc: ValidationError) -> WxccMalformedResponse:
-    """A model validation error of a 2xx body as a `WxccMalformedResponse` naming the endpoint and each field."""
+def validation_failure(
+    where: str, exc: ValidationError, *, prefix: tuple[str | int, ...] = ()
+) -> WxccMalformedResponse:
+    """A model validation error of a 2xx body as a `WxccMalformedResponse` naming the endpoint and each field
+    (`prefix`: where in the body the validated part sits, e.g. `("data", 3)` for one entry of a list)."""
     errors = exc.errors(include_url=False, include_input=False)
-    fields = tuple(dict.fromkeys(".".join(str(p) for p in e["loc"]) for e in errors))
-    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5])
+    fields = tuple(dict.fromkeys(".".join(str(p) for p in (*prefix, *e["loc"])) for e in errors))
+    problems = "; ".join(f"{'.'.join(str(p) for p in (*prefix, *e['loc']))}: {e['msg']}" for e in errors[:5])
     more = f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""
     return WxccMalformedResponse(f"{where}: malformed response: {problems}{more}", endpoint=where, fields=fields)
 

@@ -136,6 +136,13 @@ class CapturesResponse(_Model):
     data: list[Capture]
 
 
+class CapturesEntries(_Model):
+    """A captures query response with its entries unchecked, so that each is validated on its own: one malformed
+    entry then fails only its own task (`data` itself is required and must be a list)."""
+
+    data: list[Any]
+
+
 class TokenResponse(_Model):
     """An OAuth token response; lifetimes always come from here, never from constants."""
 

@@ -18,12 +18,20 @@ Two workers whose token is about to expire (A and B), the store's `version` is 7
 * A crashed refresher's lease expires (`lease_until`), and the next worker takes over.
 * After a 401 a worker forces one refresh — unless the stored token already differs from the one refused, in which
   case somebody refreshed meanwhile and that token is used.
+* A token is refreshed `min(CALLPIPE_WXCC_TOKEN_REFRESH_MARGIN_S, a quarter of its lifetime)` before it expires, the
+  lifetime being the `expires_in` of the response that issued it: a 30 s token is used for 22 s, not refreshed on
+  every request (each refresh of a rotating refresh token is one more chance to lose the chain).
+* `refresh_token` mode: the item remembers a SHA-256 of the `CALLPIPE_WXCC_REFRESH_TOKEN` its chain started from
+  (`seed_sha256`). When the configured token changes, the next refresh starts a new chain from it; when the stored
+  (rotated) token is refused, the configured one is tried once unless it already seeded that chain. `reset_token`
+  (`callpipe wxcc reset-token`) deletes the item, so the next refresh starts from the configured token.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import time
 import uuid
 from dataclasses import dataclass
@@ -52,6 +60,30 @@ log = get_logger(__name__)
 
 LEASE_S = 60
 _WAIT_STEP_S = 0.2
+MARGIN_SHARE_OF_LIFETIME = 0.25
+"""A token is refreshed at most this share of its lifetime before it expires (and at most the configured margin)."""
+RESET_HINT = "run `callpipe wxcc reset-token` after setting a fresh CALLPIPE_WXCC_REFRESH_TOKEN"
+
+
+def token_key(settings: Settings) -> dict[str, Any]:
+    """The key of the shared token item of the configured client."""
+    return {"pk": {"S": f"WXCC#TOKEN#{settings.wxcc_client_id or settings.wxcc_application_id}"}}
+
+
+def seed_digest(settings: Settings) -> str | None:
+    """SHA-256 (hex) of the configured refresh token, or None when none is configured."""
+    if settings.wxcc_refresh_token is None or not settings.wxcc_refresh_token.get_secret_value():
+        return None
+    return hashlib.sha256(settings.wxcc_refresh_token.get_secret_value().encode()).hexdigest()
+
+
+async def reset_token(dynamodb: DynamoDBClient, table: str, settings: Settings) -> bool:
+    """Forget the shared token (access and refresh): the next request starts again from the configured credentials,
+    in `refresh_token` mode from `CALLPIPE_WXCC_REFRESH_TOKEN`. Returns whether there was a stored token."""
+    resp = await dynamodb.delete_item(TableName=table, Key=token_key(settings), ReturnValues="ALL_OLD")
+    existed = bool(resp.get("Attributes"))
+    log.info("wxcc_token_reset", existed=existed)
+    return existed
 
 
 @dataclass(frozen=True)
@@ -64,6 +96,10 @@ class StoredToken:
     version: int
     lease_owner: str | None
     lease_until: float
+    lifetime_s: float = 0.0
+    """`expires_in` of the response that issued the access token (0: not recorded)."""
+    seed_sha256: str | None = None
+    """`refresh_token` mode: SHA-256 of the configured refresh token this chain started from (None: not known)."""
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> StoredToken:
@@ -80,7 +116,14 @@ class StoredToken:
             int(n("version")),
             s("lease_owner"),
             n("lease_until"),
+            n("lifetime_s"),
+            s("seed_sha256"),
         )
+
+    def refresh_at(self, margin_s: float) -> float:
+        """When this access token is due for a refresh: `margin_s` before expiry, at most a share of its lifetime."""
+        margin = min(margin_s, self.lifetime_s * MARGIN_SHARE_OF_LIFETIME) if self.lifetime_s > 0 else margin_s
+        return self.expires_at - margin
 
 
 class TokenProvider:
@@ -100,8 +143,9 @@ class TokenProvider:
         self._http = http
         self._settings = settings
         self._owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
-        self._key = {"pk": {"S": f"WXCC#TOKEN#{settings.wxcc_client_id or settings.wxcc_application_id}"}}
+        self._key = token_key(settings)
         self._margin = settings.wxcc_token_refresh_margin_s
+        self._seed = seed_digest(settings) if settings.wxcc_auth_mode == "refresh_token" else None
 
     async def access_token(self) -> str:
         """A token valid for at least the refresh margin if possible, and valid now in any case."""
@@ -116,8 +160,13 @@ class TokenProvider:
         while time.monotonic() < deadline:
             stored = await self._load()
             now = time.time()
-            usable = stored is not None and stored.access_token is not None and stored.access_token != rejected
-            if usable and stored and stored.expires_at - self._margin > now:
+            usable = (
+                stored is not None
+                and stored.access_token is not None
+                and stored.access_token != rejected
+                and not self._seed_changed(stored)
+            )
+            if usable and stored and stored.refresh_at(self._margin) > now:
                 return stored.access_token  # type: ignore[return-value]
             if await self._take_lease(stored, now):
                 return await self._refresh(stored)
@@ -125,6 +174,10 @@ class TokenProvider:
                 return stored.access_token  # type: ignore[return-value]  # still valid: no need to wait
             await asyncio.sleep(_WAIT_STEP_S)  # another worker holds the lease: re-read until its token appears
         raise WxccRetryable("timed out waiting for another worker's WXCC token refresh")
+
+    def _seed_changed(self, stored: StoredToken) -> bool:
+        """Whether the configured refresh token is not the one the stored chain started from (an operator's new one)."""
+        return self._seed is not None and stored.seed_sha256 is not None and stored.seed_sha256 != self._seed
 
     async def _load(self) -> StoredToken | None:
         resp = await self._ddb.get_item(TableName=self._table, Key=self._key, ConsistentRead=True)
@@ -152,10 +205,31 @@ class TokenProvider:
             return False
         return True
 
+    def _refresh_sources(self, stored: StoredToken | None) -> list[str | None]:
+        """Which refresh token to use, in order: None is the configured one, a string a stored one.
+
+        A stored chain is continued unless the configured token changed since it seeded the chain; a stored token
+        whose origin is unknown is tried first, then the configured one."""
+        if self._settings.wxcc_auth_mode != "refresh_token":
+            return [None]
+        if stored is None or not stored.refresh_token or self._seed_changed(stored):
+            return [None]
+        if self._seed is not None and stored.seed_sha256 is None:
+            return [stored.refresh_token, None]
+        return [stored.refresh_token]
+
     async def _refresh(self, stored: StoredToken | None) -> str:
         version = stored.version if stored else 0
+        sources = self._refresh_sources(stored)
         try:
-            token = await self._call_token_endpoint(stored.refresh_token if stored else None)
+            for i, source in enumerate(sources):
+                try:
+                    token = await self._call_token_endpoint(source)
+                    break
+                except WxccAuthError as exc:
+                    if i == len(sources) - 1:
+                        raise
+                    log.warning("wxcc_stored_refresh_token_refused", error=str(exc), next="configured refresh token")
         except BaseException:
             await self._release_lease()
             raise
@@ -164,10 +238,15 @@ class TokenProvider:
             **self._key,
             "access_token": {"S": token.access_token},
             "expires_at": {"N": str(now + token.expires_in)},
+            "lifetime_s": {"N": str(token.expires_in)},
             "version": {"N": str(version + 1)},
             "updated_by": {"S": self._owner},
         }
-        refresh = token.refresh_token or (stored.refresh_token if stored else None)
+        seeded = source is None and self._seed is not None
+        chain_seed = self._seed if seeded else (stored.seed_sha256 if stored else None)
+        if chain_seed:
+            item["seed_sha256"] = {"S": chain_seed}
+        refresh = token.refresh_token or source
         if refresh:
             item["refresh_token"] = {"S": refresh}
         if token.refresh_token_expires_in:
@@ -182,7 +261,12 @@ class TokenProvider:
         except self._ddb.exceptions.ConditionalCheckFailedException:
             # Only possible if our lease expired mid-refresh and another worker refreshed too: theirs is stored.
             log.error("wxcc_token_store_conflict", version=version)
-        log.info("wxcc_token_refreshed", version=version + 1, expires_in_s=token.expires_in)
+        log.info(
+            "wxcc_token_refreshed",
+            version=version + 1,
+            expires_in_s=token.expires_in,
+            from_configured_refresh_token=seeded,
+        )
         return token.access_token
 
     async def _release_lease(self) -> None:
@@ -195,10 +279,28 @@ class TokenProvider:
                 ExpressionAttributeValues={":me": {"S": self._owner}},
             )
 
+    def _hint(self, status: int, stored_refresh: str | None) -> str:
+        """What an operator can do about a refused token request."""
+        s = self._settings
+        if s.wxcc_auth_mode == "service_app":
+            if status == 404:
+                return f" — no service app {s.wxcc_application_id!r} there: check CALLPIPE_WXCC_APPLICATION_ID"
+            return " — check CALLPIPE_WXCC_CLIENT_ID, CALLPIPE_WXCC_CLIENT_SECRET and CALLPIPE_WXCC_ORG_ID"
+        if stored_refresh is not None:
+            return f" — the stored refresh token was refused: {RESET_HINT}"
+        return " — CALLPIPE_WXCC_REFRESH_TOKEN was refused (expired, revoked or already rotated): set a fresh one"
+
     async def _call_token_endpoint(self, stored_refresh: str | None) -> TokenResponse:
+        """One token request: the service-app grant, or the refresh grant with `stored_refresh` (None: the
+        configured `CALLPIPE_WXCC_REFRESH_TOKEN`)."""
         s = self._settings
         secret = s.wxcc_client_secret.get_secret_value() if s.wxcc_client_secret else ""
         base = s.webex_auth_base_url.rstrip("/")
+        if s.wxcc_auth_mode == "service_app" and not s.wxcc_application_id:
+            raise WxccAuthError(
+                "CALLPIPE_WXCC_APPLICATION_ID is not set: the default auth mode `service_app` needs the service app's "
+                "id (or set CALLPIPE_WXCC_AUTH_MODE=refresh_token and CALLPIPE_WXCC_REFRESH_TOKEN)"
+            )
         try:
             if s.wxcc_auth_mode == "service_app":
                 resp = await self._http.post(
@@ -230,8 +332,9 @@ class TokenProvider:
             )
         if resp.status_code >= 400:
             tracking, message = describe_error(json_or_text(resp))
+            hint = self._hint(resp.status_code, stored_refresh)
             raise WxccAuthError(
-                f"WXCC refused the credentials ({resp.status_code}): {message}",
+                f"WXCC refused the credentials ({resp.status_code}): {message}{hint}",
                 status=resp.status_code,
                 tracking_id=tracking,
             )

@@ -91,10 +91,13 @@ def test_token_response_lifetimes_come_from_the_response() -> None:
 
 
 def test_error_response_yields_tracking_id_and_message() -> None:
+    # The key repeats the HTTP status, which the caller shows already: "→ 401: 401: …" would say it twice.
     assert describe_error(load("error-response.json")) == (
         "c1a4fcef-2d3e-4f5a-9b8c-7d6e5f4a3b2c",
-        "401: Incorrect Credentials.",
+        "Incorrect Credentials.",
     )
+    named = {"trackingId": "t", "error": {"key": "invalid_org", "message": [{"description": "orgId does not match"}]}}
+    assert describe_error(named) == ("t", "invalid_org: orgId does not match")
 
 
 def test_capture_available_event_points_at_an_allowed_recording_host() -> None:
