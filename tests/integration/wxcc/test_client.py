@@ -84,8 +84,8 @@ async def test_429_and_5xx_storms_are_ridden_out(settings: Settings, ddb: Dynamo
         stats = await sim_stats(sim)
     assert set(found) == {c.task_id for c in sim.state.ended_between(start, now)}
     assert len(captures) == 30
-    injected = stats["faults"]
-    assert injected.get("rate_limit", 0) > 0 and injected.get("server_error", 0) > 0  # type: ignore[union-attr]
+    injected: dict[str, int] = stats["faults"]  # type: ignore[assignment]
+    assert injected.get("rate_limit", 0) > 0 and injected.get("server_error", 0) > 0
 
 
 async def test_token_expiry_mid_run_refreshes_once_across_two_workers(
