@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -14,7 +15,7 @@ from shared.config import Settings
 from shared.dynamo import transact
 from shared.journeys import JourneyStore
 from shared.resources import DataResources
-from shared.tracking import Begin, CallStatus, TrackingTable
+from shared.tracking import Begin, CallStatus, TrackingTable, tracking_key
 
 ORG = "org-1"
 
@@ -92,6 +93,46 @@ async def test_a_stage_runs_once_and_a_redelivered_step_is_already_done(
     await tracking.release(ORG, "t4", "transcribe")
     assert await tracking.begin(ORG, "t4", CallStatus.FETCHED, "transcribe", 60) is Begin.STARTED
     assert await tracking.begin(ORG, "missing", CallStatus.CLAIMED, "fetch", 60) is Begin.MISSING
+
+
+async def test_only_the_lease_holder_renews_releases_or_advances_and_a_takeover_ends_its_rights(
+    stores: tuple[TrackingTable, JourneyStore],
+) -> None:
+    tracking, _ = stores
+    assert await claim(tracking, "t6", "j1")
+    assert await tracking.begin(ORG, "t6", CallStatus.CLAIMED, "fetch", 5, owner="a") is Begin.STARTED
+    began = await tracking.get(ORG, "t6")
+    assert began is not None and began.lease_owner == "a"
+
+    renew = tracking.renew
+    assert await renew(ORG, "t6", "fetch", 600, expected=CallStatus.CLAIMED, owner="a")
+    renewed = await tracking.get(ORG, "t6")
+    assert renewed is not None and renewed.lease_until > began.lease_until + 500
+    assert not await renew(ORG, "t6", "fetch", 600, expected=CallStatus.CLAIMED, owner="b"), "not b's lease"
+    assert not await renew(ORG, "t6", "transcribe", 600, expected=CallStatus.CLAIMED, owner="a"), "wrong stage"
+    assert not await renew(ORG, "t6", "fetch", 600, expected=CallStatus.FETCHED, owner="a"), "wrong status"
+    assert not await tracking.release(ORG, "t6", "fetch", owner="b")
+    assert await tracking.begin(ORG, "t6", CallStatus.CLAIMED, "fetch", 5, owner="b") is Begin.BUSY
+
+    # a's lease lapses (a stalled or died) and b takes the call over: a may no longer renew, release or advance.
+    await ddb_of(tracking).update_item(
+        TableName=tracking.table,
+        Key=tracking_key(ORG, "t6"),
+        UpdateExpression="SET lease_until = :past",
+        ExpressionAttributeValues={":past": {"N": "0"}},
+    )
+    assert await tracking.begin(ORG, "t6", CallStatus.CLAIMED, "fetch", 600, owner="b") is Begin.STARTED
+    assert not await renew(ORG, "t6", "fetch", 600, expected=CallStatus.CLAIMED, owner="a")
+    assert not await tracking.release(ORG, "t6", "fetch", owner="a")
+    taken = await tracking.get(ORG, "t6")
+    assert taken is not None and taken.lease_owner == "b" and taken.lease_until > time.time() + 500
+    for owner, moved in (("a", False), ("b", True)):
+        move = tracking.advance_update(
+            ORG, "t6", expected=CallStatus.CLAIMED, new=CallStatus.FETCHED, stage="fetch", owner=owner
+        )
+        assert await transact(ddb_of(tracking), [{"Update": move}]) is moved, f"{owner} advancing"
+    assert not await renew(ORG, "t6", "fetch", 600, expected=CallStatus.CLAIMED, owner="b"), "the row moved on"
+    assert await tracking.release(ORG, "t6", "fetch") is False
 
 
 async def journeys_status_counts(journeys: JourneyStore, journey_id: str) -> dict[str, float]:

@@ -13,7 +13,7 @@ from types_aiobotocore_s3 import S3Client
 from types_aiobotocore_sqs import SQSClient
 
 from queues.claimcheck import ClaimCheck
-from queues.consumer import HandlerContext
+from queues.consumer import HandlerContext, current_delivery
 from queues.directory import QueueDirectory
 from queues.envelope import Envelope, Kind
 from queues.producer import Producer
@@ -159,6 +159,42 @@ async def test_heartbeat_keeps_a_slow_handler_from_being_redelivered(sqs: SQSCli
     await eventually(lambda: _is_empty(sqs, urls.url))
 
 
+async def test_keep_alives_run_on_their_own_interval_while_their_delivery_lasts(
+    sqs: SQSClient, settings: Settings
+) -> None:
+    # Visibility 30 s: the visibility heartbeat ticks every 5 s, so keep-alives every 0.2 s need their own schedule.
+    urls = await make_queue(sqs, settings.name_prefix, visibility_s=30)
+    await send(sqs, urls.url, echo("keeps-alive"))
+    calls: list[float] = []
+    enough = asyncio.Event()
+    ended: dict[str, float] = {}
+    same_context: list[bool] = []
+
+    async def keep_alive() -> None:
+        calls.append(time.monotonic())
+        if len(calls) >= 3:
+            enough.set()
+
+    async def handler(env: Envelope, ctx: HandlerContext) -> Sequence[Envelope]:
+        same_context.append(current_delivery.get() is ctx)
+        if env.task_id == "keeps-alive":
+            assert ctx.keep_alive(keep_alive, 0.2)
+            await asyncio.wait_for(enough.wait(), timeout=4)  # three calls well before the 5 s heartbeat tick
+            ended["keeps-alive"] = time.monotonic()
+            await send(sqs, urls.url, echo("after"))
+        else:
+            await asyncio.sleep(1.0)  # the consumer lives on: a keep-alive of the ended delivery would show here
+            ended["after"] = time.monotonic()
+        return ()
+
+    async with running_consumer(sqs, urls, handler, config=consumer_config(settings)) as stats:
+        await eventually(lambda: stats.succeeded == 2, timeout=30)
+    assert len(calls) >= 3
+    assert all(t <= ended["keeps-alive"] for t in calls), "a keep-alive ran after its delivery ended"
+    assert same_context == [True, True], "current_delivery is not the handler's own delivery"
+    assert HandlerContext(Kind.ECHO, "m", 1, 0.0).keep_alive(keep_alive, 1) is False  # outside a consumer
+
+
 async def test_never_runs_more_handlers_than_the_concurrency_bound(sqs: SQSClient, settings: Settings) -> None:
     urls = await make_queue(sqs, settings.name_prefix)
     await send(sqs, urls.url, *(echo(f"c{i}") for i in range(20)))
@@ -249,7 +285,7 @@ async def test_metrics_count_what_the_consumer_did(sqs: SQSClient, settings: Set
     def sample(name: str, **labels: str) -> float:
         return REGISTRY.get_sample_value(name, {"stage": "echo", **labels}) or 0.0
 
-    names = (
+    names: tuple[tuple[str, dict[str, str]], ...] = (
         ("callpipe_messages_received_total", {}),
         ("callpipe_messages_succeeded_total", {}),
         ("callpipe_messages_retried_total", {"error_type": "Retryable"}),
