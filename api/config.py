@@ -1,4 +1,4 @@
-"""The API's own settings (prefix `CALLPIPE_API_`): accepted key hashes, body limit, page sizes."""
+"""The API's own settings (prefix `CALLPIPE_API_`): key hashes, body limit, page sizes, creation rate, jobs."""
 
 from __future__ import annotations
 
@@ -25,6 +25,24 @@ class ApiConfig(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Larger request bodies get 413.")
     max_failures_shown: int = Field(default=5, ge=0, le=100, description="Failures listed in a journey's status.")
     default_page_size: int = Field(default=20, ge=1, le=100)
+    journey_creates_per_minute: int = Field(
+        default=30,
+        ge=0,
+        description="Journeys one API key may create per minute, over every API task (0: no limit); then 429.",
+    )
+    idempotency_ttl_s: int = Field(
+        default=24 * 3600, ge=1, description="How long an Idempotency-Key keeps answering with its first journey."
+    )
+    replay_jobs_per_process: int = Field(
+        default=4, ge=1, le=64, description="DLQ replay jobs one API process runs at once; more get 429."
+    )
+    replay_heartbeat_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="How often a running replay job writes its progress; 5 missed writes show it as INTERRUPTED.",
+    )
+    replay_job_ttl_s: int = Field(default=7 * 24 * 3600, ge=60, description="How long a replay job's record is kept.")
 
     @field_validator("key_hashes")
     @classmethod

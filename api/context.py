@@ -1,4 +1,5 @@
-"""What every handler needs, opened once per server: AWS clients, stores, the producer, the key checker."""
+"""What every handler needs, opened once per server: AWS clients, stores, the producer, the creation limiter, the
+replay jobs (stopped, and recorded as interrupted, before the clients close)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from aiohttp import web
 
 from api.auth import KeyChecker
 from api.config import ApiConfig
+from api.ratelimit import CreationLimiter
+from api.replay_jobs import ReplayJobStore, ReplayRunner
 from queues.claimcheck import ClaimCheck
 from queues.directory import QueueDirectory
 from queues.producer import Producer
@@ -43,6 +46,9 @@ class ApiContext:
     tracking: TrackingTable
     directory: QueueDirectory
     producer: Producer
+    limiter: CreationLimiter
+    replay_jobs: ReplayJobStore
+    replays: ReplayRunner
     dlq_depths: dict[str, tuple[float, int]] = field(default_factory=dict)  # stage → (read at, messages)
 
 
@@ -68,6 +74,12 @@ def aws_context(
             sqs = await stack.enter_async_context(clients.sqs())
             s3 = await stack.enter_async_context(clients.s3())
             directory = QueueDirectory(sqs, settings.name_prefix)
+            table = resources.journeys_table.name
+            replay_jobs = ReplayJobStore(ddb, table, ttl_s=config.replay_job_ttl_s)
+            replays = ReplayRunner(
+                replay_jobs, max_running=config.replay_jobs_per_process, heartbeat_s=config.replay_heartbeat_s
+            )
+            stack.push_async_callback(replays.close)  # before the clients close: jobs record their interruption
             app[CONTEXT] = ApiContext(
                 settings=settings,
                 config=config,
@@ -75,7 +87,7 @@ def aws_context(
                 dynamodb=ddb,
                 sqs=sqs,
                 s3=s3,
-                journeys=JourneyStore(ddb, resources.journeys_table.name),
+                journeys=JourneyStore(ddb, table),
                 tracking=TrackingTable(ddb, resources.tracking_table.name),
                 directory=directory,
                 producer=Producer(
@@ -84,6 +96,9 @@ def aws_context(
                     ClaimCheck(s3, resources.messages_bucket.name),
                     claim_check_threshold=settings.claim_check_threshold_bytes,
                 ),
+                limiter=CreationLimiter(ddb, table, per_minute=config.journey_creates_per_minute),
+                replay_jobs=replay_jobs,
+                replays=replays,
             )
             log.info("api_clients_open", prefix=settings.name_prefix)
             yield

@@ -29,12 +29,15 @@ class ErrorBody(BaseModel):
 class ApiError(Exception):
     """Raised by handlers and middleware; rendered as an `ErrorBody` with its status."""
 
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details
+        self.headers = headers
 
 
 def error_response(
@@ -57,6 +60,7 @@ HTTP_CODES: dict[int, str] = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_failed",
+    429: "rate_limited",
     500: "internal_error",
     501: "not_implemented",
     503: "not_ready",

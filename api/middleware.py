@@ -26,7 +26,7 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
             raise ApiError(413, "payload_too_large", f"the request body is over {limit} bytes", {"limit": limit})
         response = await handler(request)
     except ApiError as exc:
-        response = error_response(exc.status, exc.code, exc.message, exc.details)
+        response = error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -27,6 +27,7 @@ _STATUS_TEXT = {
     409: "Conflict",
     413: "Request body too large",
     422: "Validation failed",
+    429: "Too many requests: retry after `Retry-After` seconds",
     501: "Not implemented",
     503: "Not ready",
 }
@@ -76,7 +77,12 @@ def _operation(route: Route, keyed: Keyed, defs: dict[str, Any]) -> Any:
     if route.body is not None:
         statuses.setdefault(413, ErrorBody)
     for status, model in sorted(statuses.items()):
-        entry: dict[str, Any] = {"description": _STATUS_TEXT.get(status, "Response")}
+        entry: dict[str, Any] = {"description": route.notes.get(status) or _STATUS_TEXT.get(status, "Response")}
+        if status in route.response_headers:
+            entry["headers"] = {
+                name: {"description": doc, "required": True, "schema": {"type": "string"}}
+                for name, doc in route.response_headers[status].items()
+            }
         if model is not None:
             entry["content"] = {"application/json": {"schema": keyed[(model, "serialization")]}}
         responses[str(status)] = entry

@@ -25,6 +25,8 @@ class Route:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     headers: dict[str, str] = field(default_factory=dict)  # request header name → description
+    notes: dict[int, str] = field(default_factory=dict)  # status → when this route answers it (OpenAPI description)
+    response_headers: dict[int, dict[str, str]] = field(default_factory=dict)  # status → header name → description
     public: bool = False  # served without an API key
 
 

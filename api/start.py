@@ -1,4 +1,8 @@
-"""Starting a journey: store its record and first poll window, then enqueue its first poll message."""
+"""Starting a journey: check its bounds, store its record and first poll window, then enqueue its first poll message.
+
+The API and `callpipe journey start` both come through here with their settings, so both refuse a journey over a
+bound (`shared.bounds`) with the same message; the poll stage checks again what it reads from a message.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from queues.envelope import Envelope, Kind
 from queues.producer import Producer
+from shared.bounds import check_task_ids, check_window
+from shared.config import Settings
 from shared.dynamo import transact
 from shared.journeys import Journey, JourneyKind, JourneyStore
 from shared.tracking import TrackingTable
@@ -48,8 +54,26 @@ def _poll_payload(req: JourneyRequest) -> dict[str, object]:
     return window
 
 
-async def start_journey(journeys: JourneyStore, producer: Producer, req: JourneyRequest) -> Journey:
-    """Create the journey (RUNNING, one PENDING poll window) and send its first poll message."""
+def check_request(req: JourneyRequest, settings: Settings, *, now_ms: int | None = None) -> None:
+    """Raise `shared.bounds.JourneyTooLarge` if the request breaks a bound (window, lookback, future end, task ids)."""
+    if req.task_ids:
+        check_task_ids(len(req.task_ids), settings)
+        return
+    if req.from_ms is None or req.to_ms is None:
+        raise ValueError("a journey needs task ids or a window with from < to")
+    check_window(req.from_ms, req.to_ms, settings, now_ms=now_ms)
+
+
+async def start_journey(
+    journeys: JourneyStore, producer: Producer, req: JourneyRequest, *, settings: Settings | None = None
+) -> Journey:
+    """Create the journey (RUNNING, one PENDING poll window) and send its first poll message.
+
+    Front doors pass their `settings`: a request over a bound then raises `JourneyTooLarge` before anything is
+    written (`check_request`).
+    """
+    if settings is not None:
+        check_request(req, settings)
     payload = _poll_payload(req)
     kind = JourneyKind.TASKS if req.task_ids else JourneyKind.WINDOW
     if req.reprocess_version is not None:
@@ -80,18 +104,28 @@ class ReprocessRequest:
     journey_id: str | None = None
 
 
+def check_reprocess(req: ReprocessRequest, settings: Settings) -> None:
+    """Raise `shared.bounds.JourneyTooLarge` if the reprocess request lists too many task ids."""
+    check_task_ids(len(req.task_ids), settings)
+
+
 async def start_reprocess(
     dynamodb: DynamoDBClient,
     journeys: JourneyStore,
     tracking: TrackingTable,
     producer: Producer,
     req: ReprocessRequest,
+    *,
+    settings: Settings | None = None,
 ) -> Journey:
     """Create a REPROCESS journey, reopen each analysed call of an older version and enqueue its analysis.
 
     The journey's one "poll window" is closed at once: the reopened calls count as discovered (poll.queued), the
-    others (unknown, not analysed, already this version) as skipped, so the journey completes as usual.
+    others (unknown, not analysed, already this version) as skipped, so the journey completes as usual. With
+    `settings`, a list over the bound raises `JourneyTooLarge` first.
     """
+    if settings is not None:
+        check_reprocess(req, settings)
     params: dict[str, object] = {
         "org_id": req.org_id,
         "task_ids": list(req.task_ids),

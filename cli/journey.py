@@ -13,6 +13,7 @@ from queues.claimcheck import ClaimCheck
 from queues.directory import QueueDirectory
 from queues.producer import Producer
 from shared.aws import AwsClients
+from shared.bounds import JourneyTooLarge
 from shared.config import Settings
 from shared.journeys import JourneyStore
 from shared.resources import DataResources
@@ -68,7 +69,17 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             producer = Producer(
                 sqs, QueueDirectory(sqs, settings.name_prefix), ClaimCheck(s3, resources.messages_bucket.name)
             )
-            journey = await start_journey(journeys, producer, request_from_args(args, settings))
+            try:
+                request = request_from_args(args, settings)
+            except ValueError as exc:  # an unreadable --from/--to
+                print(json.dumps({"error": f"not an ISO 8601 time: {exc}"}))
+                return 2
+            try:
+                journey = await start_journey(journeys, producer, request, settings=settings)
+            except JourneyTooLarge as exc:  # the same bound and sentence the API answers with a 422
+                v = exc.violation
+                print(json.dumps({"error": v.message, "setting": v.setting or None, "limit": v.limit}))
+                return 2
             print(json.dumps({"journey_id": journey.id, "kind": journey.kind.value, "params": journey.params}))
             return 0
         if args.journey_command == "watch":

@@ -88,7 +88,7 @@ class Bootstrapper:
     async def table(self, spec: TableSpec) -> None:
         try:
             await self._ddb.describe_table(TableName=spec.name)
-            self.report.unchanged.append(f"table {spec.name}")
+            await self._ensure_ttl(spec)
             return
         except self._ddb.exceptions.ResourceNotFoundException:
             if self._verify:
@@ -125,6 +125,22 @@ class Bootstrapper:
                 TableName=spec.name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute}
             )
         self.report.created.append(f"table {spec.name}")
+
+    async def _ensure_ttl(self, spec: TableSpec) -> None:
+        """An existing table's TTL is on for the spec's attribute (tables made before it had one get it now)."""
+        if not spec.ttl_attribute:
+            self.report.unchanged.append(f"table {spec.name}")
+            return
+        ttl = (await self._ddb.describe_time_to_live(TableName=spec.name)).get("TimeToLiveDescription", {})
+        if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and ttl.get("AttributeName") == spec.ttl_attribute:
+            self.report.unchanged.append(f"table {spec.name}")
+        elif self._verify:
+            self.report.problems.append(f"table {spec.name} has no TTL on `{spec.ttl_attribute}`")
+        else:
+            await self._ddb.update_time_to_live(
+                TableName=spec.name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute}
+            )
+            self.report.updated.append(f"table {spec.name}: TTL on `{spec.ttl_attribute}`")
 
     async def bucket(self, spec: BucketSpec) -> None:
         try:

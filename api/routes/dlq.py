@@ -1,6 +1,8 @@
-"""The dead-letter routes: depth of every stage's DLQ, and replaying a stage's DLQ back to its queue."""
+"""The dead-letter routes: depth of every stage's DLQ, and replay jobs that move a stage's DLQ back to its queue."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -9,14 +11,16 @@ from api.context import ctx
 from api.errors import ApiError, ErrorBody
 from api.models import DlqDepth
 from api.parsing import json_response, read_json, validate
+from api.replay_jobs import ReplayFilters, ReplayJob, ReplayState
 from api.routing import Route, RouteGroup
 from api.status import dlq_depth
-from queues.dlq import DEFAULT_MAX_REPLAYS, replay, tracking_reopener
+from queues.dlq import DEFAULT_MAX_REPLAYS, ReplayCounts, replay, tracking_reopener
 from queues.envelope import Kind
 from shared.journeys import STAGES
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+PREFIX = "/api/v1"
 
 
 class DlqDepths(BaseModel):
@@ -38,17 +42,59 @@ class DlqReplayRequest(BaseModel):
     max_replays: int = Field(default=DEFAULT_MAX_REPLAYS, ge=1, le=100)
 
 
-class DlqReplayOut(BaseModel):
-    """What the replay did."""
+class ReplayJobOut(BaseModel):
+    """A replay job: its request, state and progress so far (counts grow while it runs)."""
 
+    id: str
     stage: str
+    state: ReplayState = Field(
+        description="RUNNING, then SUCCEEDED, FAILED (see `error`) or INTERRUPTED (the API process stopped)."
+    )
     dry_run: bool
+    journey_id: str | None
+    error_type: str | None
+    max: int | None
+    rate_per_s: float | None
+    max_replays: int
     moved: int
-    would_move: int
+    would_move: int = Field(description="Messages a dry run found that a replay would move.")
     skipped_non_matching: int
     refused_over_cap: int
     reopened: int = Field(description="FAILED calls put back to the stage's expected status.")
     move_task: str | None = Field(default=None, description="StartMessageMoveTask handle when SQS moved them itself.")
+    created_at: str
+    updated_at: str = Field(description="When the job last wrote its progress.")
+    finished_at: str | None
+    error: str | None
+
+    @classmethod
+    def of(cls, job: ReplayJob) -> ReplayJobOut:
+        c, f = job.counts, job.filters
+        return cls(
+            id=job.id,
+            stage=job.stage,
+            state=job.state,
+            dry_run=f.dry_run,
+            journey_id=f.journey_id,
+            error_type=f.error_type,
+            max=f.max,
+            rate_per_s=f.rate_per_s,
+            max_replays=f.max_replays,
+            moved=c.moved,
+            would_move=c.would_move,
+            skipped_non_matching=c.skipped_non_matching,
+            refused_over_cap=c.refused_over_cap,
+            reopened=c.reopened,
+            move_task=c.move_task,
+            created_at=job.created_at,
+            updated_at=datetime.fromtimestamp(job.updated_at, UTC).isoformat(timespec="milliseconds"),
+            finished_at=job.finished_at,
+            error=job.error,
+        )
+
+
+def _location(replay_id: str) -> str:
+    return f"{PREFIX}/dlq/replays/{replay_id}"
 
 
 async def depths(request: web.Request) -> web.Response:
@@ -58,7 +104,8 @@ async def depths(request: web.Request) -> web.Response:
 
 
 async def replay_stage(request: web.Request) -> web.Response:
-    """Move matching messages of a stage's DLQ back to its queue; 404 for an unknown stage, 422 for bad filters."""
+    """Start a job that moves matching messages of a stage's DLQ back to its queue (a dry run only counts them);
+    202 at once with the job and its Location, whatever the DLQ's size. 404 for an unknown stage."""
     stage = request.match_info["stage"]
     if stage not in STAGES:
         raise ApiError(404, "stage_not_found", f"no stage {stage!r}; stages: {', '.join(STAGES)}")
@@ -66,37 +113,48 @@ async def replay_stage(request: web.Request) -> web.Response:
     c = ctx(request)
     kind = Kind(stage)
     urls = await c.directory.urls(kind)
-    counts = await replay(
-        c.sqs,
-        urls,
+    before_send = tracking_reopener(c.dynamodb, c.resources.tracking_table.name, c.resources.journeys_table.name, kind)
+
+    async def work(counts: ReplayCounts) -> ReplayCounts:
+        try:
+            return await replay(
+                c.sqs,
+                urls,
+                journey_id=body.journey_id,
+                error_type=body.error_type,
+                max_messages=body.max,
+                rate_per_s=body.rate_per_s,
+                dry_run=body.dry_run,
+                max_replays=body.max_replays,
+                before_send=before_send,
+                progress=counts,
+            )
+        finally:
+            c.dlq_depths.pop(stage, None)
+
+    filters = ReplayFilters(
         journey_id=body.journey_id,
         error_type=body.error_type,
-        max_messages=body.max,
+        max=body.max,
         rate_per_s=body.rate_per_s,
         dry_run=body.dry_run,
         max_replays=body.max_replays,
-        before_send=tracking_reopener(
-            c.dynamodb, c.resources.tracking_table.name, c.resources.journeys_table.name, kind
-        ),
     )
-    c.dlq_depths.pop(stage, None)
-    log.info("dlq_replay_requested", stage=stage, dry_run=body.dry_run, moved=counts.moved)
-    return json_response(
-        DlqReplayOut(
-            stage=stage,
-            dry_run=body.dry_run,
-            moved=counts.moved,
-            would_move=counts.would_move,
-            skipped_non_matching=counts.skipped_non_matching,
-            refused_over_cap=counts.refused_over_cap,
-            reopened=counts.reopened,
-            move_task=counts.move_task,
-        )
-    )
+    job = await c.replays.start(stage, filters, work)
+    return json_response(ReplayJobOut.of(job), status=202, headers={"Location": _location(job.id)})
+
+
+async def get_replay(request: web.Request) -> web.Response:
+    """A replay job's state and counts; a job whose API process stopped shows INTERRUPTED. 404 if unknown."""
+    replay_id = request.match_info["replay_id"]
+    job = await ctx(request).replay_jobs.get(replay_id)
+    if job is None:
+        raise ApiError(404, "replay_not_found", "no such replay job", {"replay_id": replay_id[:64]})
+    return json_response(ReplayJobOut.of(job))
 
 
 GROUP = RouteGroup(
-    "/api/v1",
+    PREFIX,
     [
         Route(
             "GET", "/dlq", depths, "listDlqDepths", "Depth of each stage's dead-letter queue", "dlq", {200: DlqDepths}
@@ -106,10 +164,31 @@ GROUP = RouteGroup(
             "/dlq/{stage}/replay",
             replay_stage,
             "replayDlq",
-            "Move a stage's dead-lettered messages back to its queue",
+            "Start a job moving a stage's dead-lettered messages back to its queue",
             "dlq",
-            {200: DlqReplayOut, 400: ErrorBody, 404: ErrorBody, 422: ErrorBody},
+            {202: ReplayJobOut, 400: ErrorBody, 404: ErrorBody, 422: ErrorBody, 429: ErrorBody},
             body=DlqReplayRequest,
+            notes={
+                404: "No such stage",
+                422: "The body does not validate",
+                429: (
+                    "This API process already runs CALLPIPE_API_REPLAY_JOBS_PER_PROCESS replay jobs (4 by default); "
+                    "retry after `Retry-After` seconds"
+                ),
+            },
+            response_headers={
+                202: {"Location": "The replay job's URL"},
+                429: {"Retry-After": "Seconds to wait before asking again"},
+            },
+        ),
+        Route(
+            "GET",
+            "/dlq/replays/{replay_id}",
+            get_replay,
+            "getDlqReplay",
+            "A replay job's progress",
+            "dlq",
+            {200: ReplayJobOut, 404: ErrorBody},
         ),
     ],
 )

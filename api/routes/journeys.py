@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from api.auth import presented_key
 from api.context import ctx
 from api.create import create_journey
 from api.errors import ApiError, ErrorBody
@@ -11,6 +12,7 @@ from api.idempotency import HEADER, body_hash, check_key
 from api.listing import list_journeys
 from api.models import JourneyCreate, JourneyListQuery, JourneyOut, JourneyPage, JourneyStatusOut
 from api.parsing import json_response, parse_query, read_json, validate
+from api.ratelimit import key_identity
 from api.routing import Route, RouteGroup
 from api.status import journey_status
 from shared.journeys import JourneyState
@@ -30,7 +32,9 @@ async def create(request: web.Request) -> web.Response:
     body = validate(JourneyCreate, raw)
     key = request.headers.get(HEADER)
     idempotency = (check_key(key), body_hash(raw)) if key is not None else None
-    journey, created = await create_journey(ctx(request), body, idempotency=idempotency)
+    journey, created = await create_journey(
+        ctx(request), body, idempotency=idempotency, identity=key_identity(presented_key(request))
+    )
     if created:
         log.info("journey_created", journey_id=journey.id, kind=journey.kind.value)
     headers = {"Location": _location(journey.id)}
@@ -75,7 +79,24 @@ async def cancel(request: web.Request) -> web.Response:
     return json_response(JourneyOut.of(journey))
 
 
-_IDEMPOTENCY_DOC = "Retrying with the same key and body returns the same journey; a different body is a 409."
+_IDEMPOTENCY_DOC = (
+    "Retrying with the same key and body returns the same journey (even when the key's creation limit is spent) "
+    "for CALLPIPE_API_IDEMPOTENCY_TTL_S (24 h by default); a different body is a 409; after that the key is free."
+)
+_CREATE_NOTES = {
+    409: "The Idempotency-Key was used with a different body",
+    422: (
+        "The body does not validate (unknown field, `from` not before `to`, bad task id, …), the Idempotency-Key is "
+        "malformed, or the journey is over a bound, named in `details[].setting`: a window longer than "
+        "CALLPIPE_JOURNEY_MAX_WINDOW_S (31 days), a `from` older than CALLPIPE_JOURNEY_MAX_LOOKBACK_S (WXCC keeps "
+        "36 months), a `to` in the future, more task ids than CALLPIPE_JOURNEY_MAX_TASK_IDS (1000)"
+    ),
+    429: (
+        "This API key created CALLPIPE_API_JOURNEY_CREATES_PER_MINUTE journeys (30 by default) in the current "
+        "minute, over every API task; retry after `Retry-After` seconds"
+    ),
+}
+_LIST_NOTES = {422: "A query parameter does not validate, or `cursor` is not one this API issued for this filter"}
 
 GROUP = RouteGroup(
     PREFIX,
@@ -87,9 +108,14 @@ GROUP = RouteGroup(
             "createJourney",
             "Start a journey",
             "journeys",
-            {202: JourneyOut, 400: ErrorBody, 409: ErrorBody, 413: ErrorBody, 422: ErrorBody},
+            {202: JourneyOut, 400: ErrorBody, 409: ErrorBody, 413: ErrorBody, 422: ErrorBody, 429: ErrorBody},
             body=JourneyCreate,
             headers={HEADER: _IDEMPOTENCY_DOC},
+            notes=_CREATE_NOTES,
+            response_headers={
+                202: {"Location": "The journey's URL"},
+                429: {"Retry-After": "Seconds until the next minute's creations are allowed"},
+            },
         ),
         Route(
             "GET",
@@ -100,6 +126,7 @@ GROUP = RouteGroup(
             "journeys",
             {200: JourneyPage, 422: ErrorBody},
             query=JourneyListQuery,
+            notes=_LIST_NOTES,
         ),
         Route(
             "GET",

@@ -53,3 +53,25 @@ async def test_requests_and_responses_point_at_the_models(api: Client) -> None:
     assert {p["name"] for p in listing["parameters"]} == {"state", "limit", "cursor"}
     assert doc["paths"]["/health"]["get"]["security"] == []
     assert create["security"] == [{"bearerKey": []}, {"headerKey": []}]
+
+
+async def test_every_bound_and_limit_answer_is_documented(api: Client) -> None:
+    doc: dict[str, Any] = await (await api.get("/api/v1/openapi.json")).json()
+    create = doc["paths"]["/api/v1/journeys"]["post"]["responses"]
+    for bound in ("MAX_WINDOW_S", "MAX_LOOKBACK_S", "MAX_TASK_IDS"):
+        assert f"CALLPIPE_JOURNEY_{bound}" in create["422"]["description"]
+    assert "CALLPIPE_API_JOURNEY_CREATES_PER_MINUTE" in create["429"]["description"]
+    assert create["429"]["headers"]["Retry-After"]["required"] is True
+    assert create["202"]["headers"]["Location"]["required"] is True
+    assert "cursor" in doc["paths"]["/api/v1/journeys"]["get"]["responses"]["422"]["description"]
+    replay = doc["paths"]["/api/v1/dlq/{stage}/replay"]["post"]["responses"]
+    assert {"202", "404", "422", "429"} <= set(replay) and "200" not in replay
+    assert replay["429"]["headers"]["Retry-After"]["required"] is True
+    job = doc["paths"]["/api/v1/dlq/replays/{replay_id}"]["get"]["responses"]
+    assert set(job) >= {"200", "404"}
+    assert set(doc["components"]["schemas"]["ReplayState"]["enum"]) == {
+        "RUNNING",
+        "SUCCEEDED",
+        "FAILED",
+        "INTERRUPTED",
+    }
