@@ -10,9 +10,11 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 from types_aiobotocore_dynamodb import DynamoDBClient
+from types_aiobotocore_s3 import S3Client
 from types_aiobotocore_sqs import SQSClient
 
 from queues.bootstrap import Bootstrapper
+from queues.claimcheck import ClaimCheck
 from queues.consumer import HandlerContext
 from queues.directory import QueueUrls
 from queues.dlq import ATTR_REPLAY_COUNT, list_dead_letters, replay, tracking_reopener
@@ -294,3 +296,38 @@ async def test_replay_reopens_the_failed_call_and_compensates_the_journey_counte
     # The stage can now take the call again.
     assert await tracking.begin(ORG, "t1", CallStatus.CLAIMED, "fetch", 60) is Begin.STARTED
     assert tracking_reopener(ddb, data.tracking_table.name, data.journeys_table.name, Kind.POLL) is None
+
+
+async def test_the_reopener_reads_a_claim_checked_dead_letter_s_body_to_find_its_call(
+    sqs: SQSClient, s3: S3Client, ddb: DynamoDBClient, settings: Settings
+) -> None:
+    data = DataResources(settings.name_prefix)
+    tracking = TrackingTable(ddb, data.tracking_table.name)
+    journeys = JourneyStore(ddb, data.journeys_table.name)
+    journey = Journey.new(JourneyKind.TASKS, {"task_ids": ["t2"]}, org_id=ORG)
+    await journeys.create(journey, "0#1")
+    put = tracking.claim_put(ORG, "t2", journey.id, pipeline_version=1, retry_failed=False, lease_s=0, facts={})
+    assert await transact(ddb, [{"Put": put}])
+    assert await tracking.begin(ORG, "t2", CallStatus.CLAIMED, "fetch", 60) is Begin.STARTED
+    failed = tracking.advance_update(
+        ORG,
+        "t2",
+        expected=CallStatus.CLAIMED,
+        new=CallStatus.FAILED,
+        stage="fetch",
+        values={"error": "x", "failed_stage": "fetch"},
+    )
+    assert await transact(ddb, [{"Update": failed}, {"Update": journeys.counter_update(journey.id, "fetch", failed=1)}])
+    await s3.create_bucket(Bucket=f"{settings.name_prefix}-messages")
+    store = ClaimCheck(s3, f"{settings.name_prefix}-messages")
+    message = Envelope(kind=Kind.FETCH, journey_id=journey.id, task_id="t2", payload={"org_id": ORG, "task_id": "t2"})
+    key = await store.put("fetch", message.to_body())
+    pointer = json.dumps({"claim_check": key, "kind": "fetch", "journey_id": journey.id, "task_id": "t2"})
+
+    blind = tracking_reopener(ddb, data.tracking_table.name, data.journeys_table.name, Kind.FETCH)
+    hook = tracking_reopener(ddb, data.tracking_table.name, data.journeys_table.name, Kind.FETCH, claim_check=store)
+    assert blind is not None and hook is not None
+    assert not await blind(pointer), "without the store the call cannot be known"
+    assert await hook(pointer)
+    row = await tracking.get(ORG, "t2")
+    assert row is not None and row.status is CallStatus.CLAIMED
