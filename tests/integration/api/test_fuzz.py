@@ -1,21 +1,24 @@
 """Schemathesis against the running API's own `/api/v1/openapi.json`: no 5xx, every response as documented.
 
-The API runs as its own process (`callpipe api`) on a bootstrapped prefix of the local AWS endpoint, so the fuzzer's
-blocking HTTP calls never share an event loop with the server. Each operation gets positive and negative examples,
-once with a valid key and once without any key (auth enabled). Generation is derandomized: a failure reproduces.
+The API runs inside `callpipe dev` (its own process: AWS endpoint, WXCC simulator, OpenAI fake, all four workers
+working a journey over the simulator's calls, and the API on one event loop, as in the run where one request flooded
+the stack), so the fuzzer's blocking HTTP calls never share an event loop with the server. Each operation gets positive
+and negative examples, once with a valid key and once without any key (auth enabled). Generation is derandomized: a
+failure reproduces. Afterwards the flood request is refused and the API still answers at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,18 +39,16 @@ from schemathesis.specs.openapi.checks import (
 
 from api.app import app_routes
 from api.auth import hash_key
-from queues.bootstrap import bootstrap
 from shared.aws import AwsClients
 from shared.config import Settings
 from shared.resources import DataResources
 from shared.tracking import TrackingTable
-from simulator.aws import LocalAws
-from tests.helpers import settings_env
 
 pytestmark = pytest.mark.slow
 
 API_KEY = "fuzz-key-5a0f7c1e9b"
-ORG, TASK = "org-fuzz", "task-seeded-1"
+TASK = "task-seeded-1"
+DEV_PREFIX = "callpipe-dev"  # the prefix `callpipe dev` uses
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 OPERATIONS = [(route.method, route.path) for route in app_routes()]
 # Negative examples need something to break: a body, a query or a path parameter.
@@ -94,52 +95,61 @@ def _wait_ready(base: str, proc: subprocess.Popen[bytes], log: Path, timeout: fl
     raise AssertionError(f"the API was not ready within {timeout} s:\n{log.read_text()[-3000:]}")
 
 
-async def _bootstrap_with_a_call(settings: Settings) -> None:
-    """The prefix's resources, and one tracking row so `getCall` has a 200 to document."""
-    await bootstrap(settings, include_echo=False)
+async def _seed_a_call(endpoint: str, org: str) -> None:
+    """One tracking row in the dev stack's tables, so `getCall` has a 200 to document."""
+    settings = Settings(name_prefix=DEV_PREFIX, aws_region="us-east-1", aws_endpoint_url=endpoint)
     async with AwsClients(settings).dynamodb() as ddb:
         rows = TrackingTable(ddb, DataResources(settings.name_prefix).tracking_table.name)
         put = rows.claim_put(
-            ORG, TASK, "j-seeded", pipeline_version=1, retry_failed=False, lease_s=60, facts={"channel": "telephony"}
+            org, TASK, "j-seeded", pipeline_version=1, retry_failed=False, lease_s=60, facts={"channel": "telephony"}
         )
         await ddb.put_item(**put)
 
 
+def _wait_for_line(log: Path, proc: subprocess.Popen[bytes], pattern: re.Pattern[str], timeout: float = 90) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"callpipe dev exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        found = pattern.search(log.read_text(errors="replace"))
+        if found:
+            return found.group(1)
+        time.sleep(0.1)
+    raise AssertionError(f"no {pattern.pattern!r} within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
 @pytest.fixture(scope="module")
-def live_api(local_aws: LocalAws, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`callpipe api` on a free port, keys configured, over a freshly bootstrapped prefix; yields its base URL."""
-    booted = Settings(
-        name_prefix=f"t-{uuid.uuid4().hex[:10]}",
-        aws_region="us-east-1",
-        aws_endpoint_url=local_aws.endpoint,
-        aws_endpoint_url_sqs=os.environ.get("CALLPIPE_TEST_SQS_ENDPOINT"),
-        aws_endpoint_url_s3=os.environ.get("CALLPIPE_TEST_S3_ENDPOINT"),
-        log_format="json",
-    )
-    loop = asyncio.new_event_loop()  # the session's loop belongs to pytest-asyncio; these steps get their own
-    try:
-        loop.run_until_complete(_bootstrap_with_a_call(booted))
-    finally:
-        loop.close()
-    port = _free_port()
-    env = settings_env(booted)
+def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`callpipe dev` with keys configured: its own AWS endpoint, the WXCC simulator, the OpenAI fake, all four
+    workers and the API in one process (the stack the flood took down); yields the API's base URL."""
+    api_port, aws_port = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CALLPIPE_", "AWS_ENDPOINT"))}
     env.update(
         CALLPIPE_API_KEY_HASHES=f'["{hash_key(API_KEY)}"]',
         CALLPIPE_API_MAX_BODY_BYTES=str(64 * 1024),
-        CALLPIPE_WXCC_ORG_ID=ORG,
-        CALLPIPE_LOG_LEVEL="WARNING",
     )
-    log = tmp_path_factory.mktemp("fuzz") / "api.log"
+    log = tmp_path_factory.mktemp("fuzz") / "dev.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([CALLPIPE, "api", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+        proc = subprocess.Popen(
+            [CALLPIPE, "dev", "--calls", "10", "--api-port", str(api_port), "--aws-port", str(aws_port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{api_port}"
     try:
+        org = _wait_for_line(log, proc, re.compile(r"export CALLPIPE_WXCC_ORG_ID='([^']+)'"))
         _wait_ready(base, proc, log)
+        loop = asyncio.new_event_loop()  # the session's loop belongs to pytest-asyncio; this step gets its own
+        try:
+            loop.run_until_complete(_seed_a_call(f"http://127.0.0.1:{aws_port}", org))
+        finally:
+            loop.close()
         yield base
     finally:
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signal.SIGINT)
         try:
-            code = proc.wait(timeout=30)
+            code = proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
@@ -150,12 +160,20 @@ def live_api(local_aws: LocalAws, tmp_path_factory: pytest.TempPathFactory) -> I
 
 @pytest.fixture(scope="module")
 def known(live_api: str) -> dict[str, str]:
-    """Path parameters that exist: a journey (created through the API), the seeded call, a real stage."""
-    created = httpx.post(
-        f"{live_api}/api/v1/journeys", json={"kind": "tasks", "task_ids": [TASK]}, headers=AUTH, timeout=10
-    )
+    """Path parameters that exist: a journey over the simulator's calls (so the workers have work while the fuzzer
+    runs), the seeded call, a real stage, a replay job."""
+    now = datetime.now(UTC)
+    window = {"kind": "window", "from": (now - timedelta(hours=25)).isoformat(), "to": now.isoformat()}
+    created = httpx.post(f"{live_api}/api/v1/journeys", json=window, headers=AUTH, timeout=10)
     assert created.status_code == 202, created.text
-    return {"journey_id": created.json()["id"], "task_id": TASK, "stage": "fetch"}
+    replay = httpx.post(f"{live_api}/api/v1/dlq/poll/replay", json={"dry_run": True}, headers=AUTH, timeout=10)
+    assert replay.status_code == 202, replay.text
+    return {
+        "journey_id": created.json()["id"],
+        "task_id": TASK,
+        "stage": "fetch",
+        "replay_id": replay.json()["id"],
+    }
 
 
 def _cases(operation: Any, mode: GenerationMode, known: dict[str, str]) -> Any:
@@ -223,3 +241,22 @@ def test_without_a_key_every_response_is_documented_and_private_routes_say_401(
     fuzz()
     if private:
         assert 401 in statuses, statuses
+
+
+def test_afterwards_the_flood_is_refused_and_the_api_answers_at_once(live_api: str, known: dict[str, str]) -> None:
+    """The request that took the stack down is a 422 naming the limit; `/health` and a list still answer within 1 s
+    while the workers run the journey started before the fuzzing."""
+    to = datetime.now(UTC) - timedelta(minutes=1)
+    flood = {"kind": "window", "from": (to - timedelta(days=705_471)).isoformat(), "to": to.isoformat()}
+    refused = httpx.post(f"{live_api}/api/v1/journeys", json=flood, headers=AUTH, timeout=10)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["details"][0]["setting"] == "CALLPIPE_JOURNEY_MAX_WINDOW_S"
+    with httpx.Client(base_url=live_api, headers=AUTH, timeout=5) as http:
+        for path in ("/health", "/api/v1/journeys?limit=5"):
+            started = time.monotonic()
+            answer = http.get(path)
+            elapsed = time.monotonic() - started
+            assert answer.status_code == 200, answer.text
+            assert elapsed < 1.0, (path, elapsed)
+        journey = http.get(f"/api/v1/journeys/{known['journey_id']}").json()
+    assert journey["discovered"] > 0, journey  # the workers were running: the poll stage found the calls
