@@ -14,7 +14,7 @@ locals {
       name      = "${var.name_prefix}-journeys"
       hash_key  = "pk"
       range_key = "sk"
-      ttl       = null
+      ttl       = "ttl" # idempotency keys, journey-creation rate counters and DLQ replay jobs expire; journeys never do
       indexes   = [{ name = "by-state", hash_key = "state", range_key = "created_at" }]
     }
     coordination = {
