@@ -12,27 +12,43 @@ Server-side request forgery guard, at the first request and at every redirect ho
    name (SNI, hence certificate verification) kept as the original name, so the name is never resolved again
    between the check and the connection.
 
-Limits: pinning assumes the client connects directly. Behind an HTTP(S) proxy the proxy resolves the name itself
-and the check in (2) is only as good as the proxy's resolver. The client's pool keys connections by the vetted
-IP, so a kept-alive TLS connection to an IP may be reused for another allowed name served from that same public IP
-(its certificate was verified for the first name); both names passed the checks above.
+Behind a proxy (`HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY`, honouring `NO_PROXY` by the URL's *name*, when the
+HTTP client trusts the environment as httpx clients do by default; or an explicit `proxy`) the pinning holds too: an
+https download opens `CONNECT <vetted IP>:<port>` through the proxy — the proxy never resolves the name — and TLS
+inside the tunnel still names the host (SNI and certificate check), as does the `Host` header. (httpx's own
+tunnelling would use the IP as the TLS server name, so downloads build their own tunnel: `_ConnectTunnel`.) A plain
+http download goes to the proxy with the absolute URL of the vetted IP. An off-list or non-public target is refused
+before the proxy is contacted.
+
+Limits: the client's pool keys connections by the vetted IP, so a kept-alive TLS connection to an IP may be reused
+for another allowed name served from that same public IP (its certificate was verified for the first name); both
+names passed the checks above. An HTTP client made with an explicit `proxy=` argument is not supported (its proxy
+would tunnel with the IP as server name): pass the proxy to `RecordingDownloader` instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import ipaddress
 import socket
+import ssl
+import urllib.request
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from urllib.parse import urljoin
 
+import httpcore
 import httpx
 
+from shared.logging import get_logger
 from shared.wxcc.errors import RecordingRejected, WxccRetryable
 
+log = get_logger(__name__)
+
 _MAX_REDIRECTS = 3
+_MAX_CONNECT_ANSWER_BYTES = 16 * 1024
 _NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -131,6 +147,102 @@ async def _resolve(url: httpx.URL) -> list[IPAddress]:
     return addresses
 
 
+def _environment_proxy(url: httpx.URL) -> httpx.URL | None:
+    """The proxy the environment names for `url` (`https_proxy`, `http_proxy`, `all_proxy`), unless `no_proxy`
+    matches the URL's host name; None when there is none."""
+    proxies = urllib.request.getproxies_environment()
+    value = proxies.get(url.scheme) or proxies.get("all")
+    if not value or urllib.request.proxy_bypass(url.host):
+        return None
+    return httpx.URL(value if "://" in value else f"http://{value}")
+
+
+def _environment_has_proxies() -> bool:
+    proxies = urllib.request.getproxies_environment()
+    return any(proxies.get(key) for key in ("https", "http", "all"))
+
+
+class _ConnectTunnel(httpcore.AsyncNetworkBackend):
+    """Opens each TCP connection as an HTTP `CONNECT` tunnel through a proxy to exactly the host:port asked for.
+
+    The connection pool asks for the vetted IP and then starts TLS with the host name itself (the request's
+    `sni_hostname`), so the proxy learns only the IP and the certificate is checked against the name."""
+
+    def __init__(self, proxy: httpx.URL, proxy_ssl: ssl.SSLContext) -> None:
+        self._proxy = proxy
+        self._proxy_ssl = proxy_ssl
+        self._backend = httpcore.AnyIOBackend()
+        self.targets: list[str] = []
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        proxy = self._proxy
+        stream = await self._backend.connect_tcp(
+            proxy.host,
+            proxy.port or (443 if proxy.scheme == "https" else 80),
+            timeout=timeout,
+            local_address=local_address,
+            socket_options=socket_options,
+        )
+        target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        try:
+            if proxy.scheme == "https":
+                stream = await stream.start_tls(self._proxy_ssl, server_hostname=proxy.host, timeout=timeout)
+            lines = [f"CONNECT {target} HTTP/1.1", f"Host: {target}"]
+            if proxy.username:
+                credentials = base64.b64encode(f"{proxy.username}:{proxy.password or ''}".encode()).decode("ascii")
+                lines.append(f"Proxy-Authorization: Basic {credentials}")
+            await stream.write(("\r\n".join(lines) + "\r\n\r\n").encode("ascii"), timeout=timeout)
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                chunk = await stream.read(4096, timeout=timeout)
+                if not chunk:
+                    raise httpcore.ProxyError(f"the proxy closed the connection during CONNECT {target}")
+                answer += chunk
+                if len(answer) > _MAX_CONNECT_ANSWER_BYTES:
+                    raise httpcore.ProxyError(f"the proxy's answer to CONNECT {target} is too long")
+            head, _, early = answer.partition(b"\r\n\r\n")
+            status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+            parts = status_line.split(" ", 2)
+            if len(parts) < 2 or not parts[1].isdigit() or not 200 <= int(parts[1]) < 300:
+                raise httpcore.ProxyError(f"the proxy refused CONNECT {target}: {status_line[:200]}")
+            if early:
+                raise httpcore.ProxyError(f"the proxy sent data before the tunnel to {target} was used")
+        except BaseException:
+            await stream.aclose()
+            raise
+        return stream
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:  # pragma: no cover - downloads never use unix sockets
+        raise httpcore.ConnectError("recording downloads do not use unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._backend.sleep(seconds)
+
+
+def _tunnel_transport(proxy: httpx.URL, ssl_context: ssl.SSLContext) -> httpx.AsyncHTTPTransport:
+    """An httpx transport whose connections are `_ConnectTunnel`s through `proxy`.
+
+    httpx takes no network backend, so its connection pool is replaced by one with the tunnel as backend (the
+    transport maps requests, responses and errors as for any pool)."""
+    transport = httpx.AsyncHTTPTransport(verify=ssl_context, trust_env=False)
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=ssl_context, network_backend=_ConnectTunnel(proxy, ssl_context)
+    )
+    return transport
+
+
 class Download:
     """An open recording response: iterate `chunks()`, then read `size` and `sha256`."""
 
@@ -170,12 +282,42 @@ class RecordingDownloader:
     """Opens recording URLs safely; the HTTP client it uses must not carry WXCC credentials."""
 
     def __init__(
-        self, http: httpx.AsyncClient, allowed_hosts: list[str], *, max_bytes: int, allow_http: bool = False
+        self,
+        http: httpx.AsyncClient,
+        allowed_hosts: list[str],
+        *,
+        max_bytes: int,
+        allow_http: bool = False,
+        proxy: str | None = None,
+        verify: ssl.SSLContext | None = None,
     ) -> None:
+        """`proxy`: send every download through this proxy (else the environment's, if `http` trusts it);
+        `verify`: the TLS trust of downloads that do not go through `http` (default: httpx's, `SSL_CERT_FILE`)."""
         self._http = http
         self._allowed = allowed_hosts
         self._max = max_bytes
         self._allow_http = allow_http
+        self._proxy = httpx.URL(proxy) if proxy else None
+        self._verify = verify
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        if self._verify is None:
+            self._verify = httpx.create_ssl_context(trust_env=self._http.trust_env)
+        return self._verify
+
+    def _client_for(self, url: httpx.URL) -> httpx.AsyncClient | None:
+        """A client of our own for a download that must not go through `http`'s own proxy handling (which would
+        judge `NO_PROXY` by the pinned IP and tunnel with the IP as TLS server name); None: use `http`."""
+        proxy = self._proxy or (_environment_proxy(url) if self._http.trust_env else None)
+        if proxy is None and not (self._http.trust_env and _environment_has_proxies()):
+            return None
+        if proxy is None:  # NO_PROXY matched the name: connect directly
+            transport = httpx.AsyncHTTPTransport(verify=self._ssl_context(), trust_env=False)
+        elif url.scheme == "https":
+            transport = _tunnel_transport(proxy, self._ssl_context())
+        else:  # plain http: the proxy gets the absolute URL, whose host is the vetted IP
+            transport = httpx.AsyncHTTPTransport(verify=self._ssl_context(), trust_env=False, proxy=proxy)
+        return httpx.AsyncClient(transport=transport, trust_env=False, timeout=self._http.timeout)
 
     def check(self, url: str) -> None:
         """Refuse a URL whose scheme or host is not on the allow-list (by name only; `open` also vets addresses)."""
@@ -210,17 +352,27 @@ class RecordingDownloader:
     async def open(self, url: str) -> AsyncIterator[Download]:
         """Open a recording for streaming, following at most a few redirects, each vetted and pinned like the first."""
         for _ in range(_MAX_REDIRECTS + 1):
-            parsed, address = await self.vet(url)
-            request = self._pinned_request(parsed, address)
-            try:
-                response = await self._http.send(request, stream=True, follow_redirects=False)
-            except httpx.TransportError as exc:
-                raise WxccRetryable(f"recording download failed: {type(exc).__name__}") from exc
-            try:
+            async with AsyncExitStack() as hop:
+                parsed, address = await self.vet(url)
+                request = self._pinned_request(parsed, address)
+                own = self._client_for(parsed)
+                client = self._http if own is None else await hop.enter_async_context(own)
+                try:
+                    response = await client.send(request, stream=True, follow_redirects=False)
+                except httpx.TransportError as exc:
+                    detail = f": {exc}" if isinstance(exc, httpx.ProxyError) else ""
+                    raise WxccRetryable(f"recording download failed: {type(exc).__name__}{detail}") from exc
+                hop.push_async_callback(response.aclose)
                 if response.is_redirect and "Location" in response.headers:
                     url = urljoin(url, response.headers["Location"])
                     continue
                 if response.status_code in (401, 403):
+                    log.warning(
+                        "wxcc_recording_url_refused",
+                        status=response.status_code,
+                        host=parsed.host,
+                        action="the captures are queried again for a fresh URL",
+                    )
                     raise RecordingUrlExpired(
                         f"recording URL refused ({response.status_code})", status=response.status_code
                     )
@@ -232,6 +384,4 @@ class RecordingDownloader:
                     raise RecordingRejected(f"recording URL answered {response.status_code}")
                 yield Download(response, self._max)
                 return
-            finally:
-                await response.aclose()
         raise RecordingRejected(f"more than {_MAX_REDIRECTS} redirects")
