@@ -1,10 +1,17 @@
-"""The poll stage: large windows are split into smaller ones and every call is still found exactly once."""
+"""The poll stage: large windows are split and every call is still found once; a message past the bounds is refused."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from queues.directory import QueueDirectory
+from queues.envelope import Kind
 from shared.config import Settings
+from shared.journeys import Journey, JourneyKind
 from simulator.wxcc.config import SimulatorConfig
+from tests.helpers import depth, receive_all
 from tests.integration.pipeline.conftest import running_stack
+from workers.poll import PollPayload, poll_envelope
 
 
 async def test_a_large_window_is_split_and_each_call_is_found_once(settings: Settings) -> None:
@@ -21,3 +28,40 @@ async def test_a_large_window_is_split_and_each_call_is_found_once(settings: Set
     assert status.count("poll", "skipped_duplicate") == 0
     assert status.terminal == status.discovered
     assert searches >= 8, "a 4-hour window in 30-minute parts needs at least 8 searches"
+
+
+async def test_a_poll_message_beyond_the_journey_bounds_is_dead_lettered_at_once_without_a_split(
+    settings: Settings,
+) -> None:
+    """A message an older version wrote (or a bug): a window of three centuries, a task list past the bound."""
+    config = SimulatorConfig(calls=3, seed=13, duration_scale=0.05)
+    async with running_stack(settings, config, stages=(Kind.POLL,), journey_max_task_ids=5) as stack:
+        org = stack.sim.config.org_id
+        centuries = PollPayload(org_id=org, from_ms=0, to_ms=10_000_000_000_000)  # 1970 to 2286
+        too_many = PollPayload(org_id=org, task_ids=[f"task-{i}" for i in range(6)])
+        journeys = []
+        for payload, window in ((centuries, centuries.window), (too_many, "tasks")):
+            journey = Journey.new(JourneyKind.WINDOW, payload.model_dump(exclude_none=True), org_id=org)
+            await stack.journeys.create(journey, first_window=window)
+            await stack.send(poll_envelope(journey.id, payload))
+            journeys.append(journey)
+
+        async with stack.clients.sqs() as sqs:
+            urls = await QueueDirectory(sqs, stack.settings.name_prefix).urls(Kind.POLL)
+            dead = await receive_all(sqs, urls.dlq_url, expected=2)
+            assert await depth(sqs, urls.url) == 0, "the window was split (or polled again)"
+        reasons: dict[str, dict[str, Any]] = {}
+        for message in dead:
+            attributes: dict[str, Any] = message["MessageAttributes"]  # type: ignore[assignment]
+            reasons[attributes["journey_id"]["StringValue"]] = attributes
+        settings_named = ("CALLPIPE_JOURNEY_MAX_WINDOW_S", "CALLPIPE_JOURNEY_MAX_TASK_IDS")
+        for journey, setting in zip(journeys, settings_named, strict=True):
+            assert reasons[journey.id]["error_type"]["StringValue"] == "Permanent"
+            assert setting in reasons[journey.id]["error_message"]["StringValue"]
+            status = await stack.finished(journey, timeout=20)  # it ends, with the reason as its failure
+            assert status.pending_polls == 0 and status.discovered == 0
+            assert status.count("poll", "failed") == 1
+            [failure] = await stack.journeys.jobs(journey.id, outcome="failed")
+            assert failure["stage"] == "poll" and setting in failure["reason"]
+        assert stack.sim.state.stats.requests["search"] == 0 and stack.sim.state.stats.requests["tasks"] == 0
+        assert sum(stack.sim.state.capture_queries.values()) == 0
