@@ -17,10 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 from aiohttp import web
 
 from shared.config import Settings
-from shared.wxcc.download import RecordingDownloader, host_allowed, is_public_address
+from shared.wxcc.download import RecordingDownloader, RecordingUrlExpired, host_allowed, is_public_address
 from shared.wxcc.errors import RecordingRejected, WxccRetryable
 
 AUDIO = b"RIFF" + b"\0" * 2000
@@ -29,7 +30,8 @@ DEFAULT_HOSTS: list[str] = Settings.model_fields["wxcc_download_hosts"].get_defa
 
 @pytest.fixture
 async def recording_host() -> AsyncIterator[tuple[str, Counter[str]]]:
-    """`http://127.0.0.1:PORT`: `/file.wav` is a recording, `/hop?to=URL` redirects to URL; hits per path."""
+    """`http://127.0.0.1:PORT`: `/file.wav` is a recording, `/hop?to=URL` redirects to URL, `/forbidden.wav` is an
+    expired URL (403); hits per path."""
     hits: Counter[str] = Counter()
 
     async def file(request: web.Request) -> web.Response:
@@ -40,9 +42,14 @@ async def recording_host() -> AsyncIterator[tuple[str, Counter[str]]]:
         hits[request.host.split(":")[0] + request.path] += 1
         raise web.HTTPFound(request.query["to"])
 
+    async def forbidden(request: web.Request) -> web.Response:
+        hits[request.host.split(":")[0] + request.path] += 1
+        raise web.HTTPForbidden(text="<Error><Code>AccessDenied</Code></Error>")
+
     app = web.Application()
     app.router.add_get("/file.wav", file)
     app.router.add_get("/hop", hop)
+    app.router.add_get("/forbidden.wav", forbidden)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -339,3 +346,18 @@ def test_the_allow_list_judges_the_host_the_http_client_would_contact(url: str, 
     assert not host_allowed(url, DEFAULT_HOSTS)
     if host is not None:
         assert httpx.URL(url).host == host
+
+
+async def test_a_refused_recording_url_is_logged_with_its_status_and_host_only(
+    recording_host: tuple[str, Counter[str]],
+) -> None:
+    """An expired presigned URL answers 403: the fetch stage asks for a fresh one, and the log says why (the URL's
+    query, which holds the signature, is not logged)."""
+    base, _ = recording_host
+    async with httpx.AsyncClient() as http:
+        downloader = RecordingDownloader(http, ["127.0.0.1"], max_bytes=10**6, allow_http=True)
+        with structlog.testing.capture_logs() as logs, pytest.raises(RecordingUrlExpired, match="403"):
+            await _read(downloader, f"{base}/forbidden.wav?X-Amz-Signature=secret-signature")
+    [line] = [entry for entry in logs if entry["event"] == "wxcc_recording_url_refused"]
+    assert (line["status"], line["host"], line["log_level"]) == (403, "127.0.0.1", "warning")
+    assert "secret-signature" not in repr(logs)
