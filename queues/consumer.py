@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -87,7 +87,9 @@ class HandlerContext:
         return True
 
 
-current_delivery: ContextVar[HandlerContext | None] = ContextVar("callpipe_current_delivery", default=None)
+current_delivery: contextvars.ContextVar[HandlerContext | None] = contextvars.ContextVar(
+    "callpipe_current_delivery", default=None
+)
 """The delivery whose handler is running in this task: code below a handler (which is called without it, e.g.
 `workers.outcomes.begin_stage`) reads it to register keep-alives. Each delivery runs in its own task, so its own
 context; None outside a consumer."""
@@ -150,6 +152,7 @@ class _KeepAliveEntry:
     callback: KeepAlive
     every_s: float
     due: float  # monotonic
+    context: contextvars.Context  # the delivery's: its log fields (message, journey, task) stay bound
     running: asyncio.Task[None] | None = None
 
 
@@ -511,7 +514,7 @@ class Consumer:
         """`HandlerContext.keep_alive`: run `callback` from the heartbeat every `every_s` s while the delivery lasts."""
         every_s = max(0.05, every_s)
         self._keep_alives.setdefault(message_id, []).append(
-            _KeepAliveEntry(callback, every_s, time.monotonic() + every_s)
+            _KeepAliveEntry(callback, every_s, time.monotonic() + every_s, contextvars.copy_context())
         )
         self._heartbeat_wake.set()  # it may be due before the heartbeat's next tick
 
@@ -530,7 +533,7 @@ class Consumer:
         for entries in self._keep_alives.values():
             for entry in entries:
                 if entry.running is None and entry.due <= now:
-                    entry.running = asyncio.create_task(self._keep_alive(entry))
+                    entry.running = asyncio.create_task(self._keep_alive(entry), context=entry.context)
 
     async def _keep_alive(self, entry: _KeepAliveEntry) -> None:
         try:
