@@ -99,8 +99,9 @@ async def aws_check(settings: Settings, verify: ResourceVerifier) -> tuple[list[
     """Every queue, DLQ, table and bucket exists as the code expects (one line, or one per problem), and whether
     AWS answered at all."""
     where = settings.aws_endpoint_url or f"AWS {settings.aws_region}"
+    quick = settings.model_copy(update={"aws_max_attempts": min(settings.aws_max_attempts, 2)})  # fail fast
     try:
-        report = await asyncio.wait_for(verify(settings), timeout=CHECK_TIMEOUT_S)
+        report = await asyncio.wait_for(verify(quick), timeout=CHECK_TIMEOUT_S)
     except Exception as exc:  # any failure here is the line's answer, not a crash of the doctor
         fix = "check AWS credentials, AWS_REGION and AWS_ENDPOINT_URL"
         return [Check("AWS resources", "fail", f"cannot check them at {where}: {_brief(exc)}", fix)], False

@@ -92,6 +92,16 @@ async def test_a_missing_org_is_a_red_settings_line(stack: DevStack) -> None:
     )
 
 
+async def test_a_value_that_does_not_parse_is_a_red_line_and_nothing_is_contacted(stack: DevStack) -> None:
+    code, lines = await doctor(stack_env(stack, CALLPIPE_CONSUMER_CONCURRENCY="ten"))
+    assert code == 1
+    assert lines[:-1] == [
+        "✗ settings: CALLPIPE_CONSUMER_CONCURRENCY: 'ten' is not valid: input should be a valid integer, unable to "
+        "parse string as an integer — fix: set CALLPIPE_CONSUMER_CONCURRENCY to a whole number ≥ 1 and ≤ 1000",
+        "- services: skipped: the settings are not valid",
+    ]
+
+
 async def test_only_what_a_stage_needs_is_checked(stack: DevStack) -> None:
     # An analyze task has no WXCC secret and needs none.
     code, lines = await doctor(stack_env(stack, CALLPIPE_WXCC_CLIENT_SECRET=""), "--for", "analyze")
