@@ -88,8 +88,10 @@ _CREATE_NOTES = {
     422: (
         "The body does not validate (unknown field, `from` not before `to`, bad task id, …), the Idempotency-Key is "
         "malformed, or the journey is over a bound, named in `details[].setting`: a window longer than "
-        "CALLPIPE_JOURNEY_MAX_WINDOW_S (31 days), a `from` older than CALLPIPE_JOURNEY_MAX_LOOKBACK_S (WXCC keeps "
-        "36 months), a `to` in the future, more task ids than CALLPIPE_JOURNEY_MAX_TASK_IDS (1000)"
+        "CALLPIPE_JOURNEY_MAX_WINDOW_S (31 days, far below WXCC search's 365: at most 124 poll windows of 6 h, under "
+        "a minute of the shared WXCC request budget, per request), a `from` older than "
+        "CALLPIPE_JOURNEY_MAX_LOOKBACK_S (WXCC keeps 36 months), a `to` in the future, more task ids than "
+        "CALLPIPE_JOURNEY_MAX_TASK_IDS (1000)"
     ),
     429: (
         "This API key created CALLPIPE_API_JOURNEY_CREATES_PER_MINUTE journeys (30 by default) in the current "
