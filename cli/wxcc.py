@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
 
 from shared.aws import AwsClients
 from shared.config import Settings
 from shared.resources import DataResources
-
-if TYPE_CHECKING:
-    from types_aiobotocore_dynamodb import DynamoDBClient
+from shared.wxcc.tokens import reset_token
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -28,21 +25,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def token_key(settings: Settings) -> dict[str, dict[str, str]]:
-    """The shared token item's key (`WXCC#TOKEN#{client_id}`, as `shared/wxcc/tokens.py` documents)."""
-    return {"pk": {"S": f"WXCC#TOKEN#{settings.wxcc_client_id or settings.wxcc_application_id}"}}
-
-
-async def delete_stored_token(dynamodb: DynamoDBClient, table: str, settings: Settings) -> int | None:
-    """Delete the shared token item; the version it had, or None when there was none."""
-    resp = await dynamodb.delete_item(TableName=table, Key=token_key(settings), ReturnValues="ALL_OLD")
-    old = resp.get("Attributes")
-    if not old:
-        return None
-    version = old.get("version", {}).get("N", "0")
-    return int(float(version))
-
-
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Carry out a `wxcc` subcommand; says what it did."""
     refresh_mode = settings.wxcc_auth_mode == "refresh_token"
@@ -57,13 +39,13 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     table = DataResources(settings.name_prefix).coordination_table.name
     client = settings.wxcc_client_id or settings.wxcc_application_id
     async with AwsClients(settings).dynamodb() as ddb:
-        version = await delete_stored_token(ddb, table, settings)
-    if version is None:
+        existed = await reset_token(ddb, table, settings)
+    if not existed:
         print(f"no stored WXCC token for client {client} in {table}: nothing to reset")
         return 0
     seed = "CALLPIPE_WXCC_REFRESH_TOKEN" if refresh_mode else "the service app's credentials"
     print(
-        f"deleted the stored WXCC token of client {client} (version {version}) from {table}; "
+        f"deleted the stored WXCC token of client {client} from {table}; "
         f"the next worker that needs a token gets one from {seed}"
     )
     return 0

@@ -20,7 +20,7 @@ from queues.bootstrap import bootstrap
 from shared.aws import AwsClients
 from shared.config import Settings
 from shared.resources import DataResources
-from shared.wxcc.tokens import TokenProvider
+from shared.wxcc.tokens import TokenProvider, token_key
 from simulator.wxcc.config import SimulatorConfig
 from simulator.wxcc.server import running_simulator
 from tests.helpers import settings_env
@@ -146,8 +146,7 @@ async def test_a_misspelt_variable_is_warned_about_and_an_empty_dlq_says_so(sett
 
 async def _stored(ddb: DynamoDBClient, settings: Settings) -> dict[str, object] | None:
     table = DataResources(settings.name_prefix).coordination_table.name
-    key = {"pk": {"S": f"WXCC#TOKEN#{settings.wxcc_client_id}"}}
-    item = (await ddb.get_item(TableName=table, Key=key, ConsistentRead=True)).get("Item")
+    item = (await ddb.get_item(TableName=table, Key=token_key(settings), ConsistentRead=True)).get("Item")
     return dict(item) if item else None
 
 
@@ -179,7 +178,7 @@ async def test_reset_token_deletes_the_stored_token_so_the_configured_one_seeds_
             code, _, out = await callpipe("wxcc", "reset-token", env=env)
             assert code == 0
             assert out.strip() == (
-                f"deleted the stored WXCC token of client {s.wxcc_client_id} (version 1) from {table}; the next "
+                f"deleted the stored WXCC token of client {s.wxcc_client_id} from {table}; the next "
                 "worker that needs a token gets one from CALLPIPE_WXCC_REFRESH_TOKEN"
             )
             assert await _stored(ddb, s) is None
