@@ -3,14 +3,17 @@ processes for every stage, under 10 % WXCC 5xx, 5 % 429 with Retry-After, 2 % tr
 429/500 bursts and `--kills` SIGKILLs of worker processes mid-work (restarted as ECS would); a few calls are made
 permanently bad on purpose (no recording ever appears; audio the speech-to-text service refuses).
 
-Checked at the end (see `cli/chaos.py`): every recorded call has exactly one analysis object and its tracking row is
-ANALYZED; no call transcribed or analysed twice (the OpenAI fake's billed requests per call); the journey COMPLETED
-with consistent counters; the DLQs hold only the bad calls, each with its reason. `tests/chaos/` runs a CI-sized copy.
+Checked at the end (see `simulator/chaos/`): every recorded call has exactly one analysis object and its tracking row is
+ANALYZED; no call transcribed or analysed twice (the OpenAI fake's billed requests per call) except a request in
+flight when the process that asked was SIGKILLed (`duplicates_in_flight_at_kill`, each listed with how long before the
+kill its answer was written; every other repeat is `duplicates_unexplained`); the journey COMPLETED with consistent
+counters; the DLQs hold only the bad calls, each with its reason. `tests/chaos/` runs a CI-sized copy.
 
 Run: `.venv/bin/python bench/chaos.py [--calls 200] [--kills 3] [--seed 1] [--spare-poll] [--logs-dir DIR]`
 (`callpipe chaos` is the same driver). Exit status 1 when a promise did not hold.
 
-Last line: calls=… faults=… kills=… analysed=… duplicates=… lost=… wall_s=…
+Last line: calls=… faults=… kills=… analysed=… duplicates=… duplicates_in_flight_at_kill=… duplicates_unexplained=…
+lost=… wall_s=… (duplicates = in flight at kill + unexplained)
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ import asyncio
 import json
 import sys
 
-from cli.chaos import ChaosConfig, run_chaos
 from shared.logging import configure_logging
+from simulator.chaos.config import ChaosConfig
+from simulator.chaos.run import run_chaos
 
 
 def main() -> int:
@@ -67,9 +71,14 @@ def main() -> int:
     if report.duplicate_detail:
         print(f"duplicates: {json.dumps(report.duplicate_detail)}")
     print(
-        f"billed twice: {report.duplicates} request(s), {report.duplicates_at_kill} of them answered at most "
-        "5 s before a SIGKILL of the process that asked (the answer never saved)"
+        f"billed twice: {report.duplicates} request(s): {report.duplicates_in_flight_at_kill} in flight when the "
+        f"process that asked was SIGKILLed (answer never saved), {report.duplicates_unexplained} unexplained"
     )
+    for repeat in report.in_flight_at_kill:
+        print(
+            f"  in flight at kill: {repeat['key']} -> pid {repeat['pid']} ({repeat['stage']}), answer written "
+            f"{repeat['answered_before_kill_s']:+.3f} s before the kill"
+        )
     for problem in report.problems:
         print(f"PROBLEM {problem}")
     if report.logs_dir:

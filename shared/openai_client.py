@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,10 @@ from openai import AsyncOpenAI
 from shared.analysis import SYSTEM_PROMPT, CallAnalysis, user_prompt
 from shared.config import Settings
 from shared.errors import Permanent, Retryable
+
+CLIENT_HEADER = "X-Callpipe-Process"
+"""Sent with every request: the pid of the process that asks (no secret; lets the local fake, or a proxy's log, tell
+which worker process a request came from — the chaos run matches it against the processes it SIGKILLed)."""
 
 # Models that return timed segments (`verbose_json`); the gpt-4o transcribe models return text only.
 _SEGMENT_MODELS = ("whisper-1",)
@@ -36,7 +41,13 @@ class AnalysisResult:
 def openai_client(settings: Settings) -> AsyncOpenAI:
     """An `AsyncOpenAI` pointed at OpenAI or any compatible server (`OPENAI_BASE_URL`); the SDK retries 429/5xx."""
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed-for-local-servers"
-    return AsyncOpenAI(api_key=key, base_url=settings.openai_base_url, max_retries=2, timeout=300)
+    return AsyncOpenAI(
+        api_key=key,
+        base_url=settings.openai_base_url,
+        max_retries=2,
+        timeout=300,
+        default_headers={CLIENT_HEADER: str(os.getpid())},
+    )
 
 
 def _classify(exc: openai.OpenAIError) -> Exception:

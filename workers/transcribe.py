@@ -165,8 +165,10 @@ async def _chunk_text(
     saved = checkpoints.get(checkpoint, fingerprint)
     if saved is not None:
         return saved
-    text = await transcriber.transcribe(chunk.path, chunk.duration_s, name=f"{upload_name}.ogg")
+    upload = f"{upload_name}.ogg"
+    text = await transcriber.transcribe(chunk.path, chunk.duration_s, name=upload)
     await checkpoints.put(checkpoint, fingerprint, text)
+    log.info("transcribe_chunk_saved", chunk=upload)
     return text
 
 

@@ -16,6 +16,11 @@ carries, best effort: short simulated calls share their lines) and per prompt (`
 the user message: a re-analysis of a stored transcript sends the very same prompt). `Stats.duplicates()` lists every
 key billed more than once.
 
+Every billed request is also kept as a `Bill`: its key (`task|upload name` or the prompt digest), the process that
+asked (the `X-Callpipe-Process` header `shared.openai_client` sends: its pid; else the peer address) and the
+`time.monotonic()` at which the answer had been written to the connection. With the moments of its SIGKILLs, the chaos
+run tells from these which repeated request was in flight when the process that asked died (`simulator/chaos/`).
+
 Faults: `rate_limit_next` / `server_error_next` serve the next N requests a 429 / 500 (a chaos run sets them in
 bursts), `reject_audio_tasks` answers every transcription of those tasks 400 "corrupted audio" (a permanently bad
 call), `delay_s` delays every request.
@@ -37,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from aiohttp import web
 
+from shared.openai_client import CLIENT_HEADER
 from simulator.openai_fake.audio import Code, decode_audio, find_codes
 from simulator.openai_fake.schema_fill import fill
 
@@ -75,6 +81,15 @@ def prompt_digest(user_message: str) -> str:
 """`completions_by_task` key of a completion whose prompt matches no transcribed call."""
 
 
+@dataclass(frozen=True)
+class Bill:
+    """One billed request: what it was for, who asked, and when its answer had been written to the connection."""
+
+    key: str  # "task|upload name" for a transcription, the prompt digest for a chat completion
+    client: str  # the asking process (its `X-Callpipe-Process` header: the pid), else "peer:host:port"
+    answered_at: float  # time.monotonic() in the fake's process, once the answer was written
+
+
 @dataclass
 class Stats:
     """What the fake served and billed: requests per endpoint, audio seconds billed (per task), billed requests per
@@ -92,26 +107,28 @@ class Stats:
     faults: Counter[str] = field(default_factory=Counter)
     abandoned: Counter[str] = field(default_factory=Counter)  # answered after the client had gone: not billed
     texts_by_task: dict[str, set[str]] = field(default_factory=dict)  # segment texts answered per task
-    billed_at: dict[str, list[float]] = field(default_factory=dict)  # "task|upload name" / digest → time.monotonic()
+    bills: list[Bill] = field(default_factory=list)  # every billed request, in the order the answers were written
 
-    def bill_transcription(self, task_id: str, name: str, pcm: bytes, duration: float, texts: list[str]) -> None:
+    def bill_transcription(
+        self, task_id: str, name: str, pcm: bytes, duration: float, texts: list[str], *, client: str, answered_at: float
+    ) -> None:
         """Count one successfully answered transcription."""
         self.billed_seconds += duration
         self.billed_by_task[task_id] = self.billed_by_task.get(task_id, 0.0) + duration
         self.transcriptions_by_task[task_id] += 1
         self.chunks_billed[f"{task_id}|{name}"] += 1
-        self.billed_at.setdefault(f"{task_id}|{name}", []).append(time.monotonic())
+        self.bills.append(Bill(f"{task_id}|{name}", client, answered_at))
         self.audio_billed[f"{task_id}|{hashlib.sha256(pcm).hexdigest()[:16]}"] += 1
         self.texts_by_task.setdefault(task_id, set()).update(t for t in texts if t)
 
-    def bill_completion(self, user_message: str) -> str:
+    def bill_completion(self, user_message: str, *, client: str, answered_at: float) -> str:
         """Count one successfully answered chat completion; returns the task it was for (or `UNKNOWN_TASK`)."""
         task_id = self.task_of_prompt(user_message)
         self.completions += 1
         self.completions_by_task[task_id] += 1
         digest = prompt_digest(user_message)
         self.completions_by_prompt[digest] += 1
-        self.billed_at.setdefault(digest, []).append(time.monotonic())
+        self.bills.append(Bill(digest, client, answered_at))
         return task_id
 
     def task_of_prompt(self, prompt: str) -> str:
@@ -214,6 +231,27 @@ def _client_gone(request: web.Request) -> bool:
     return request.transport is None or request.transport.is_closing()
 
 
+def client_of(request: web.Request) -> str:
+    """Who asked: the `X-Callpipe-Process` header (the asking process's pid), else the peer's address."""
+    named = request.headers.get(CLIENT_HEADER)
+    if named:
+        return named
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return f"peer:{peer[0]}:{peer[1]}" if peer else "peer:?"
+
+
+async def _deliver(request: web.Request, response: web.StreamResponse) -> float | None:
+    """Write `response` to the client now; the `time.monotonic()` once written, or None if the client was gone."""
+    if _client_gone(request):
+        return None
+    try:
+        await response.prepare(request)
+        await response.write_eof()
+    except ConnectionError:
+        return None
+    return time.monotonic()
+
+
 def _read_audio(data: bytes) -> tuple[bytes, float, list[Code]]:
     pcm, duration = decode_audio(data)
     return pcm, duration, find_codes(pcm)
@@ -222,6 +260,37 @@ def _read_audio(data: bytes) -> tuple[bytes, float, list[Code]]:
 def _error(status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> web.Response:
     body = {"error": {"message": message, "type": kind, "param": None, "code": None}}
     return web.json_response(body, status=status, headers=headers)
+
+
+def _transcription_response(fmt: str, full: str, segments: list[dict[str, Any]], duration: float) -> web.Response:
+    """The answer to a transcription in the `response_format` asked for."""
+    if fmt == "text":
+        return web.Response(text=full)
+    if fmt == "verbose_json":
+        return web.json_response(
+            {
+                "task": "transcribe",
+                "language": "english",
+                "duration": round(duration, 3),
+                "text": full,
+                "segments": [
+                    {
+                        "id": i,
+                        "seek": 0,
+                        "start": s["start"],
+                        "end": s["end"],
+                        "text": s["text"],
+                        "tokens": [],
+                        "temperature": 0.0,
+                        "avg_logprob": -0.1,
+                        "compression_ratio": 1.0,
+                        "no_speech_prob": 0.0,
+                    }
+                    for i, s in enumerate(segments)
+                ],
+            }
+        )
+    return web.json_response({"text": full, "usage": {"type": "duration", "seconds": round(duration)}})
 
 
 def create_app(scripts: ScriptSource) -> web.Application:
@@ -285,38 +354,16 @@ def create_app(scripts: ScriptSource) -> web.Application:
             end = min(duration, start + max(0.5, 0.4 * len(text.split())))
             segments.append({"start": round(start, 3), "end": round(end, 3), "text": text})
         full = " ".join(s["text"] for s in segments)
-        if _client_gone(request):
+        response = _transcription_response(str(form.get("response_format", "json")), full, segments, duration)
+        answered_at = await _deliver(request, response)
+        if answered_at is None:
             stats.abandoned[request.path] += 1
-            return _error(499, "client closed the connection", "client_closed")
-        stats.bill_transcription(task_id, upload.filename, pcm, duration, [s["text"] for s in segments])
-        fmt = str(form.get("response_format", "json"))
-        if fmt == "text":
-            return web.Response(text=full)
-        if fmt == "verbose_json":
-            return web.json_response(
-                {
-                    "task": "transcribe",
-                    "language": "english",
-                    "duration": round(duration, 3),
-                    "text": full,
-                    "segments": [
-                        {
-                            "id": i,
-                            "seek": 0,
-                            "start": s["start"],
-                            "end": s["end"],
-                            "text": s["text"],
-                            "tokens": [],
-                            "temperature": 0.0,
-                            "avg_logprob": -0.1,
-                            "compression_ratio": 1.0,
-                            "no_speech_prob": 0.0,
-                        }
-                        for i, s in enumerate(segments)
-                    ],
-                }
-            )
-        return web.json_response({"text": full, "usage": {"type": "duration", "seconds": round(duration)}})
+            return response if response.prepared else _error(499, "client closed the connection", "client_closed")
+        texts_said = [s["text"] for s in segments]
+        stats.bill_transcription(
+            task_id, upload.filename, pcm, duration, texts_said, client=client_of(request), answered_at=answered_at
+        )
+        return response
 
     async def completions(request: web.Request) -> web.Response:
         try:
@@ -335,12 +382,8 @@ def create_app(scripts: ScriptSource) -> web.Application:
         fmt = body.get("response_format") or {}
         schema = fmt.get("json_schema", {}).get("schema") if fmt.get("type") == "json_schema" else None
         content = json.dumps(fill(schema, user)) if schema else "OK"
-        if _client_gone(request):
-            stats.abandoned[request.path] += 1
-            return _error(499, "client closed the connection", "client_closed")
-        stats.bill_completion(user)
         prompt_tokens, completion_tokens = max(1, len(prompt) // 4), max(1, len(content) // 4)
-        return web.json_response(
+        response = web.json_response(
             {
                 "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
                 "object": "chat.completion",
@@ -361,6 +404,12 @@ def create_app(scripts: ScriptSource) -> web.Application:
                 },
             }
         )
+        answered_at = await _deliver(request, response)
+        if answered_at is None:
+            stats.abandoned[request.path] += 1
+            return response if response.prepared else _error(499, "client closed the connection", "client_closed")
+        stats.bill_completion(user, client=client_of(request), answered_at=answered_at)
+        return response
 
     async def set_faults(request: web.Request) -> web.Response:
         wanted = await request.json()
