@@ -60,7 +60,11 @@ def make_poll_handler(ctx: StageContext) -> Handler:
         try:
             p = PollPayload.model_validate(envelope.payload)
         except ValidationError as exc:
-            raise Permanent(f"poll payload does not validate: {exc.errors()[0]['msg']}") from exc
+            reason = f"poll payload does not validate: {exc.errors()[0]['msg']}"
+            window = _window_of(envelope.payload)
+            if window is not None:  # close the journey's window, if it has one by that name, so the journey ends
+                await _refuse(ctx, envelope.journey_id, window, reason)
+            raise Permanent(reason) from exc
         journey = await ctx.journeys.get(envelope.journey_id)
         if journey is None:
             raise Permanent(f"journey {envelope.journey_id} does not exist")
@@ -96,20 +100,35 @@ async def _within_bounds(ctx: StageContext, journey_id: str, p: PollPayload) -> 
     if violation is None:
         return
     reason = f"poll window {p.window} refused: {violation.message}"
-    job = ctx.journeys.job_put(journey_id, f"poll:{p.window}", "failed", stage="poll", reason=reason[:1000])
+    await _refuse(ctx, journey_id, p.window, reason)
+    raise Permanent(reason)
+
+
+def _window_of(payload: dict[str, Any]) -> str | None:
+    """The name of the window a poll payload that does not validate was meant for, when it can be told."""
+    if "task_ids" in payload:
+        return "tasks"
+    start, end = payload.get("from_ms"), payload.get("to_ms")
+    if type(start) is int and type(end) is int:
+        return f"{start}-{end}"
+    return None
+
+
+async def _refuse(ctx: StageContext, journey_id: str, window: str, reason: str) -> None:
+    """Close a PENDING window with `reason` as the journey's failure (once), and let the journey end."""
+    job = ctx.journeys.job_put(journey_id, f"poll:{window}", "failed", stage="poll", reason=reason[:1000])
     job["ConditionExpression"] = "attribute_not_exists(pk)"
     recorded = await transact(
         ctx.dynamodb,
         [
-            {"Update": ctx.journeys.poll_window_done(journey_id, p.window)},
+            {"Update": ctx.journeys.poll_window_done(journey_id, window)},
             {"Put": job},
             {"Update": ctx.journeys.counter_update(journey_id, "poll", failed=1)},
         ],
     )
     if recorded:
-        log.error("poll_window_refused", window=p.window, setting=violation.setting, limit=violation.limit)
-    await ctx.journeys.complete_if_done(journey_id)
-    raise Permanent(reason)
+        log.error("poll_window_refused", window=window, reason=reason)
+        await ctx.journeys.complete_if_done(journey_id)
 
 
 async def _split(ctx: StageContext, journey_id: str, p: PollPayload) -> list[Envelope]:

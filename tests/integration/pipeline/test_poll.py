@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from queues.directory import QueueDirectory
-from queues.envelope import Kind
+from queues.envelope import Envelope, Kind
 from shared.config import Settings
 from shared.journeys import Journey, JourneyKind
 from simulator.wxcc.config import SimulatorConfig
 from tests.helpers import depth, receive_all
 from tests.integration.pipeline.conftest import running_stack
-from workers.poll import PollPayload, poll_envelope
+from workers.poll import PollPayload
 
 
 async def test_a_large_window_is_split_and_each_call_is_found_once(settings: Settings) -> None:
@@ -33,29 +33,36 @@ async def test_a_large_window_is_split_and_each_call_is_found_once(settings: Set
 async def test_a_poll_message_beyond_the_journey_bounds_is_dead_lettered_at_once_without_a_split(
     settings: Settings,
 ) -> None:
-    """A message an older version wrote (or a bug): a window of three centuries, a task list past the bound."""
+    """Messages an older version wrote (or a bug): a window of three centuries, a task list past the bound, one past
+    what a poll payload may hold."""
     config = SimulatorConfig(calls=3, seed=13, duration_scale=0.05)
     async with running_stack(settings, config, stages=(Kind.POLL,), journey_max_task_ids=5) as stack:
         org = stack.sim.config.org_id
         centuries = PollPayload(org_id=org, from_ms=0, to_ms=10_000_000_000_000)  # 1970 to 2286
         too_many = PollPayload(org_id=org, task_ids=[f"task-{i}" for i in range(6)])
+        # Past even what a poll payload may hold: it does not validate, and its journey must end all the same.
+        unreadable = {"org_id": org, "task_ids": [f"t{i}" for i in range(10_001)]}
         journeys = []
-        for payload, window in ((centuries, centuries.window), (too_many, "tasks")):
-            journey = Journey.new(JourneyKind.WINDOW, payload.model_dump(exclude_none=True), org_id=org)
+        for body, window in (
+            (centuries.model_dump(exclude_none=True), centuries.window),
+            (too_many.model_dump(exclude_none=True), "tasks"),
+            (unreadable, "tasks"),
+        ):
+            journey = Journey.new(JourneyKind.WINDOW, {"org_id": org}, org_id=org)
             await stack.journeys.create(journey, first_window=window)
-            await stack.send(poll_envelope(journey.id, payload))
+            await stack.send(Envelope(kind=Kind.POLL, journey_id=journey.id, payload=body))
             journeys.append(journey)
 
         async with stack.clients.sqs() as sqs:
             urls = await QueueDirectory(sqs, stack.settings.name_prefix).urls(Kind.POLL)
-            dead = await receive_all(sqs, urls.dlq_url, expected=2)
+            dead = await receive_all(sqs, urls.dlq_url, expected=3)
             assert await depth(sqs, urls.url) == 0, "the window was split (or polled again)"
         reasons: dict[str, dict[str, Any]] = {}
         for message in dead:
             attributes: dict[str, Any] = message["MessageAttributes"]  # type: ignore[assignment]
             reasons[attributes["journey_id"]["StringValue"]] = attributes
-        settings_named = ("CALLPIPE_JOURNEY_MAX_WINDOW_S", "CALLPIPE_JOURNEY_MAX_TASK_IDS")
-        for journey, setting in zip(journeys, settings_named, strict=True):
+        named = ("CALLPIPE_JOURNEY_MAX_WINDOW_S", "CALLPIPE_JOURNEY_MAX_TASK_IDS", "does not validate")
+        for journey, setting in zip(journeys, named, strict=True):
             assert reasons[journey.id]["error_type"]["StringValue"] == "Permanent"
             assert setting in reasons[journey.id]["error_message"]["StringValue"]
             status = await stack.finished(journey, timeout=20)  # it ends, with the reason as its failure
