@@ -80,6 +80,9 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                 v = exc.violation
                 print(json.dumps({"error": v.message, "setting": v.setting or None, "limit": v.limit}))
                 return 2
+            except ValueError as exc:  # e.g. `--tasks ,`: no task id at all
+                print(json.dumps({"error": str(exc)}))
+                return 2
             print(json.dumps({"journey_id": journey.id, "kind": journey.kind.value, "params": journey.params}))
             return 0
         if args.journey_command == "watch":

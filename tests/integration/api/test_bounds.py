@@ -129,6 +129,8 @@ async def test_the_cli_refuses_the_same_journeys_with_the_same_message(
     capsys.readouterr()
     assert await run_journey_command(_cli_args(from_="not a time"), booted) == 2
     assert "ISO 8601" in _last_json(capsys)["error"]
+    assert await run_journey_command(_cli_args(tasks=" , "), booted) == 2
+    assert "task ids" in _last_json(capsys)["error"]
     await _nothing_written(api, booted)
     assert await run_journey_command(_cli_args(lookback_minutes=60), booted) == 0  # a bounded one still starts
     assert _last_json(capsys)["kind"] == "window"
