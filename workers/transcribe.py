@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,11 +124,9 @@ async def _transcribe(
             call_seconds = max(call_seconds, offset + prepared.source_duration_s)
             jobs: list[tuple[str, Chunk]] = [(ch.label, c) for ch in prepared.channels for c in ch.chunks]
 
-            results = await asyncio.gather(
-                *(
-                    _chunk_text(transcriber, checkpoints, rec, f"{n}.{label}.{i}", f"{task_id}.{leg}.{label}.{i}", c)
-                    for i, (label, c) in enumerate(jobs)
-                )
+            results = await _all_chunks(
+                _chunk_text(transcriber, checkpoints, rec, f"{n}.{label}.{i}", f"{task_id}.{leg}.{label}.{i}", c)
+                for i, (label, c) in enumerate(jobs)
             )
             for (label, chunk), text in zip(jobs, results, strict=True):
                 billed += chunk.duration_s
@@ -144,6 +142,19 @@ async def _transcribe(
         billed_seconds=round(billed, 3),
     )
     return transcript, checkpoints
+
+
+async def _all_chunks(jobs: Iterable[Awaitable[ChunkText]]) -> list[ChunkText]:
+    """Every chunk's text, in order. When a chunk fails, the attempt still waits for the other chunks' answers and
+    their checkpoints before it raises the first failure: an answer already on its way is paid for, and a retry that
+    started while it was still coming (the failed attempt has given its lease back) would pay for it again."""
+    outcomes = await asyncio.gather(*jobs, return_exceptions=True)
+    texts: list[ChunkText] = []
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+        texts.append(outcome)
+    return texts
 
 
 async def _chunk_text(

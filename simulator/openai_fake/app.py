@@ -23,7 +23,8 @@ run tells from these which repeated request was in flight when the process that 
 
 Faults: `rate_limit_next` / `server_error_next` serve the next N requests a 429 / 500 (a chaos run sets them in
 bursts), `reject_audio_tasks` answers every transcription of those tasks 400 "corrupted audio" (a permanently bad
-call), `delay_s` delays every request.
+call), `delay_s` delays every request. Aimed at single chunks (an upload whose name contains the key):
+`fail_uploads` serves the next N such transcriptions a 500, `slow_uploads` answers them this many seconds later.
 """
 
 from __future__ import annotations
@@ -65,9 +66,18 @@ class Faults:
     server_error_next: int = 0
     delay_s: float = 0.0
     reject_audio_tasks: set[str] = field(default_factory=set)
+    fail_uploads: dict[str, int] = field(default_factory=dict)  # name part → 500s still to serve such uploads
+    slow_uploads: dict[str, float] = field(default_factory=dict)  # name part → extra seconds before the answer
 
     def to_json(self) -> dict[str, Any]:
         return {**self.__dict__, "reject_audio_tasks": sorted(self.reject_audio_tasks)}
+
+    def aimed_at(self, upload: str) -> tuple[bool, float]:
+        """For one transcription upload: whether to serve it a 500 now (counting it), and its extra delay."""
+        fail = next((part for part, n in self.fail_uploads.items() if n > 0 and part in upload), None)
+        if fail is not None:
+            self.fail_uploads[fail] -= 1
+        return fail is not None, sum(s for part, s in self.slow_uploads.items() if part in upload)
 
 
 UNKNOWN_TASK = "?"
@@ -341,6 +351,12 @@ def create_app(scripts: ScriptSource) -> web.Application:
         except ValueError as exc:
             return _error(400, f"Audio file might be corrupted or unsupported: {exc}", "invalid_request_error")
         task_id = upload.filename.split(".", 1)[0]
+        fail, slow_s = faults.aimed_at(upload.filename)
+        if slow_s:
+            await asyncio.sleep(slow_s)
+        if fail:
+            stats.faults["server_error"] += 1
+            return _error(500, "The server had an error while processing your request.", "server_error")
         if task_id in faults.reject_audio_tasks:
             stats.faults["rejected_audio"] += 1
             return _error(400, "Audio file might be corrupted or unsupported", "invalid_request_error")
