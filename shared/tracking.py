@@ -10,7 +10,14 @@ Claim (poll stage) — a conditional put that succeeds for exactly one claimer:
 
     attribute_not_exists(pk)                                  never seen: ours
     OR (status = FAILED AND :retry_failed)                    a journey that asks to retry failures takes it again
-    OR (status <> ANALYZED/SKIPPED AND lease_until < :now)    a claimer or stage crashed long ago: take over
+    OR (status = CLAIMED AND lease_until < :now - 3 days)     an abandoned claim (its journey was cancelled or its
+                                                              messages are gone): another journey takes it over
+
+A row at FETCHED or TRANSCRIBED is never taken over by a claim, however old its lease: its successor message is in a
+queue or a DLQ (replay moves it on), and sending it back to CLAIMED would fetch and transcribe it again — paid twice.
+A claim whose lease lapsed only recently is left alone too: a fetch waiting for a capture (NotReadyYet) holds no lease,
+and a second journey's claim would only race it. Crashes within a journey need no takeover: the redelivered message
+finds the row at its step and `begin` takes the expired stage lease (below).
 
 A stage runs in two steps, so two deliveries of the same message never both do the paid work:
 
@@ -51,6 +58,8 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 ROW_TTL_S = 400 * 24 * 3600
+# A CLAIMED row whose lease lapsed this long ago is abandoned: longer than any capture wait (48 h by default).
+ABANDONED_CLAIM_S = 3 * 24 * 3600
 
 
 class CallStatus(StrEnum):
@@ -185,17 +194,15 @@ class TrackingTable:
             "ConditionExpression": (
                 "attribute_not_exists(pk)"
                 " OR (#status = :failed AND :retry_failed = :true)"
-                " OR (#status IN (:claimed, :fetched, :transcribed) AND lease_until < :now)"
+                " OR (#status = :claimed AND lease_until < :abandoned)"
             ),
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": {
                 ":failed": {"S": CallStatus.FAILED.value},
                 ":claimed": {"S": CallStatus.CLAIMED.value},
-                ":fetched": {"S": CallStatus.FETCHED.value},
-                ":transcribed": {"S": CallStatus.TRANSCRIBED.value},
                 ":retry_failed": {"BOOL": retry_failed},
                 ":true": {"BOOL": True},
-                ":now": {"N": f"{now:.3f}"},
+                ":abandoned": {"N": f"{now - ABANDONED_CLAIM_S:.3f}"},
             },
         }
 

@@ -15,7 +15,7 @@ from shared.config import Settings
 from shared.dynamo import transact
 from shared.journeys import JourneyStore
 from shared.resources import DataResources
-from shared.tracking import Begin, CallStatus, TrackingTable, tracking_key
+from shared.tracking import ABANDONED_CLAIM_S, Begin, CallStatus, TrackingTable, tracking_key
 
 ORG = "org-1"
 
@@ -68,11 +68,31 @@ async def test_failed_calls_are_taken_again_only_when_the_journey_retries_failur
     assert row is not None and (row.status, row.journey_id) == (CallStatus.CLAIMED, "j3")
 
 
-async def test_a_crashed_claim_is_taken_over_after_its_lease(stores: tuple[TrackingTable, JourneyStore]) -> None:
+async def test_an_abandoned_claim_is_taken_over_by_another_journey(stores: tuple[TrackingTable, JourneyStore]) -> None:
     tracking, _ = stores
-    assert await claim(tracking, "t3", "j1", lease_s=-1)  # the claimer died: its lease is already over
+    assert await claim(tracking, "t3", "j1", lease_s=-ABANDONED_CLAIM_S - 1)  # its journey stopped days ago
     assert await claim(tracking, "t3", "j2")
     assert not await claim(tracking, "t3", "j4"), "a live lease must not be taken over"
+    assert await claim(tracking, "t3b", "j1", lease_s=-1)
+    assert not await claim(tracking, "t3b", "j2"), "a claim whose lease lapsed just now may be waiting for a capture"
+
+
+async def test_a_call_between_stages_is_never_claimed_again(stores: tuple[TrackingTable, JourneyStore]) -> None:
+    """A FETCHED row waits for transcription with no lease: another journey's claim must not redo it (paid twice)."""
+    tracking, _ = stores
+    assert await claim(tracking, "t3c", "j1", lease_s=-ABANDONED_CLAIM_S - 1)
+    assert await tracking.begin(ORG, "t3c", CallStatus.CLAIMED, "fetch", 60) is Begin.STARTED
+    move = tracking.advance_update(ORG, "t3c", expected=CallStatus.CLAIMED, new=CallStatus.FETCHED, stage="fetch")
+    assert await transact(ddb_of(tracking), [{"Update": move}])
+    await ddb_of(tracking).update_item(
+        TableName=tracking.table,
+        Key=tracking_key(ORG, "t3c"),
+        UpdateExpression="SET lease_until = :past",
+        ExpressionAttributeValues={":past": {"N": str(time.time() - 10 * ABANDONED_CLAIM_S)}},
+    )
+    assert not await claim(tracking, "t3c", "j2")
+    row = await tracking.get(ORG, "t3c")
+    assert row is not None and (row.status, row.journey_id) == (CallStatus.FETCHED, "j1")
 
 
 async def test_a_stage_runs_once_and_a_redelivered_step_is_already_done(
