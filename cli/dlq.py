@@ -8,6 +8,7 @@ import argparse
 import json
 import sys
 
+from queues.claimcheck import ClaimCheck
 from queues.directory import QueueDirectory
 from queues.dlq import DEFAULT_MAX_REPLAYS, list_dead_letters, replay, tracking_reopener
 from queues.envelope import Kind
@@ -57,7 +58,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     clients = AwsClients(settings)
     resources = DataResources(settings.name_prefix)
     kind = Kind(args.stage)
-    async with clients.sqs() as sqs, clients.dynamodb() as ddb:
+    async with clients.sqs() as sqs, clients.dynamodb() as ddb, clients.s3() as s3:
         urls = await QueueDirectory(sqs, settings.name_prefix).urls(kind)
         if args.dlq_command == "list":
             letters = await list_dead_letters(sqs, urls, max_messages=args.max)
@@ -76,7 +77,13 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             rate_per_s=args.rate,
             dry_run=args.dry_run,
             max_replays=args.max_replays,
-            before_send=tracking_reopener(ddb, resources.tracking_table.name, resources.journeys_table.name, kind),
+            before_send=tracking_reopener(
+                ddb,
+                resources.tracking_table.name,
+                resources.journeys_table.name,
+                kind,
+                claim_check=ClaimCheck(s3, resources.messages_bucket.name),
+            ),
         )
         print(json.dumps(counts.as_dict()))
         return 0

@@ -52,6 +52,7 @@ class DataResources:
             "pk",
             "sk",
             indexes=(GlobalIndex("by-state", "state", "created_at"),),
+            ttl_attribute="ttl",  # idempotency keys, creation-rate windows and replay jobs expire
         )
 
     @property

@@ -14,6 +14,7 @@ from api.parsing import json_response, read_json, validate
 from api.replay_jobs import ReplayFilters, ReplayJob, ReplayState
 from api.routing import Route, RouteGroup
 from api.status import dlq_depth
+from queues.claimcheck import ClaimCheck
 from queues.dlq import DEFAULT_MAX_REPLAYS, ReplayCounts, replay, tracking_reopener
 from queues.envelope import Kind
 from shared.journeys import STAGES
@@ -113,7 +114,13 @@ async def replay_stage(request: web.Request) -> web.Response:
     c = ctx(request)
     kind = Kind(stage)
     urls = await c.directory.urls(kind)
-    before_send = tracking_reopener(c.dynamodb, c.resources.tracking_table.name, c.resources.journeys_table.name, kind)
+    before_send = tracking_reopener(
+        c.dynamodb,
+        c.resources.tracking_table.name,
+        c.resources.journeys_table.name,
+        kind,
+        claim_check=ClaimCheck(c.s3, c.resources.messages_bucket.name),
+    )
 
     async def work(counts: ReplayCounts) -> ReplayCounts:
         try:

@@ -150,3 +150,11 @@ async def test_bootstrap_turns_ttl_on_for_a_table_made_without_it(booted: Settin
         ttl = (await ddb.describe_time_to_live(TableName=table))["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl.get("AttributeName")) == ("ENABLED", "ttl")
     assert not (await bootstrap(booted, verify=True, include_echo=False)).problems
+
+
+async def test_the_journeys_table_expires_idempotency_keys_by_ttl(booted: Settings) -> None:
+    """Idempotency keys, creation windows and replay jobs live in the journeys table: bootstrap turns its TTL on."""
+    table = DataResources(booted.name_prefix).journeys_table.name
+    async with AwsClients(booted).dynamodb() as ddb:
+        ttl = (await ddb.describe_time_to_live(TableName=table))["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl.get("AttributeName")) == ("ENABLED", "ttl")
