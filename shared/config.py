@@ -117,7 +117,9 @@ class Settings(BaseSettings):
     capture_max_age_s: int = Field(
         default=48 * 3600, ge=60, description="How long after a call ends its recording may still appear."
     )
-    poll_recheck_s: int = Field(default=300, ge=1, description="Look again at calls whose capture is not known yet.")
+    poll_recheck_s: int = Field(
+        default=300, ge=1, description="Look again at a window whose tasks were still active (tasks mode)."
+    )
     stage_lease_s: int = Field(default=60, ge=3, description="A stage's hold on a call, renewed every third of it.")
     capture_min_attempts: int = Field(
         default=3, ge=1, le=100, description="Captures queries before a call past the capture max age may FAIL."
