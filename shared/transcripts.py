@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from shared.audio.conversation import ConversationMetrics
+
 
 class Segment(BaseModel):
     """One stretch of speech by one party, times in seconds from the start of the call."""
@@ -24,6 +26,7 @@ class Transcript(BaseModel):
     segments: list[Segment] = Field(default_factory=list)
     call_seconds: float = 0.0
     billed_seconds: float = 0.0
+    conversation: ConversationMetrics | None = None  # talk, silence, overtalk, turns (absent in older transcripts)
 
     def as_dialogue(self) -> str:
         """The transcript as `[mm:ss] speaker: text` lines, for the analysis prompt."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from queues.consumer import Handler, HandlerContext
 from queues.envelope import Envelope, Kind
+from shared.audio.conversation import Interval, conversation_metrics, speech_from_spans
 from shared.audio.models import Chunk
 from shared.audio.pool import AudioPreparer
 from shared.audio.prepare import PrepareOptions
@@ -108,6 +109,7 @@ async def _transcribe(
     checkpoints = await ChunkCheckpoints.load(ctx.storage, bucket, checkpoint_prefix(org_id, task_id))
     main_start = min((r.get("start_ms") or 0 for r in recordings), default=0)
     segments: list[Segment] = []
+    speech: dict[str, list[Interval]] = {}
     billed = call_seconds = 0.0
     language: str | None = None
     with tempfile.TemporaryDirectory(prefix="callpipe-transcribe-") as tmp:
@@ -122,6 +124,11 @@ async def _transcribe(
             leg = str(rec.get("call_type") or "main")
             offset = max(0.0, ((rec.get("start_ms") or main_start) - main_start) / 1000)
             call_seconds = max(call_seconds, offset + prepared.source_duration_s)
+            length = prepared.source_duration_s
+            for channel in prepared.channels:
+                spans = (span for chunk in channel.chunks for span in chunk.spans)
+                heard = speech_from_spans(spans, pad_s=options.pad_s, duration_s=length, offset_s=offset)
+                speech.setdefault(channel.label, []).extend(heard)
             jobs: list[tuple[str, Chunk]] = [(ch.label, c) for ch in prepared.channels for c in ch.chunks]
 
             results = await _all_chunks(
@@ -140,6 +147,7 @@ async def _transcribe(
         segments=segments,
         call_seconds=round(call_seconds, 3),
         billed_seconds=round(billed, 3),
+        conversation=conversation_metrics(speech, call_seconds),
     )
     return transcript, checkpoints
 
