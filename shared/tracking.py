@@ -2,7 +2,8 @@
 
 Row `pk = ORG#{org}#TASK#{task}`: status, journey_id, lease_stage, lease_owner, stage_started_at, lease_until,
 recording_keys, transcript_key, analysis_key, error, attempts, pipeline_version, updated_at, ttl, plus facts about the
-call.
+call. The fetch stage adds `capture_queries` / `capture_first_query_at` (captures answers so far and when the first
+came: they bound the wait for a recording) and `fetched_legs` (legs already in S3, so a retry downloads only the rest).
 
 Statuses: CLAIMED → FETCHED → TRANSCRIBED → ANALYZED, or FAILED / SKIPPED (terminal).
 

@@ -22,6 +22,9 @@ ENDED_STATUSES = ("completed", "abandoned")
 
 log = get_logger(__name__)
 
+# DynamoDB's TransactWriteItems takes at most 100 items: the split's own update and at most 99 children.
+MAX_SPLIT_CHILDREN = 99
+
 
 class PollPayload(BaseModel):
     """A window of call end times to poll, or an explicit list of task ids."""
@@ -135,6 +138,10 @@ async def _split(ctx: StageContext, journey_id: str, p: PollPayload) -> list[Env
     """Replace a window too large for one message by consecutive smaller ones (idempotent)."""
     step = ctx.settings.poll_max_window_s * 1000
     assert p.from_ms is not None and p.to_ms is not None
+    parts = -(-(p.to_ms - p.from_ms) // step)
+    if parts > MAX_SPLIT_CHILDREN:
+        # One transaction holds the parent's update and every child: children of several steps each split again.
+        step *= -(-parts // MAX_SPLIT_CHILDREN)
     children = [
         PollPayload(org_id=p.org_id, from_ms=start, to_ms=min(start + step, p.to_ms))
         for start in range(p.from_ms, p.to_ms, step)

@@ -7,7 +7,7 @@ from typing import Any
 from queues.directory import QueueDirectory
 from queues.envelope import Envelope, Kind
 from shared.config import Settings
-from shared.journeys import Journey, JourneyKind
+from shared.journeys import Journey, JourneyKind, JourneyStore
 from simulator.wxcc.config import SimulatorConfig
 from tests.helpers import depth, receive_all
 from tests.integration.pipeline.conftest import running_stack
@@ -28,6 +28,38 @@ async def test_a_large_window_is_split_and_each_call_is_found_once(settings: Set
     assert status.count("poll", "skipped_duplicate") == 0
     assert status.terminal == status.discovered
     assert searches >= 8, "a 4-hour window in 30-minute parts needs at least 8 searches"
+
+
+async def test_a_window_of_more_than_99_parts_is_split_in_two_levels_and_each_call_is_found_once(
+    settings: Settings,
+) -> None:
+    """DynamoDB takes at most 100 items per transaction: 150 one-minute parts become 75 two-minute ones, split again."""
+    config = SimulatorConfig(
+        calls=6, seed=5, window_hours=2, duration_scale=0.05, availability_delay_s=0, capture_pending_fraction=0
+    )
+    async with running_stack(settings, config, poll_max_window_s=60) as stack:
+        now = stack.sim.state.clock.now_ms()
+        start = now - 150 * 60 * 1000
+        calls = stack.sim.state.ended_between(start, now)
+        journey = await stack.start(start, now)
+        status = await stack.finished(journey, timeout=240)
+        searches = stack.sim.state.stats.requests["search"]
+        windows = await _poll_windows(stack.journeys, journey.id)
+    assert status.discovered == len(calls)
+    assert status.terminal == status.discovered
+    assert searches >= 150, "every one-minute window is searched"
+    spans = sorted((int(b) - int(a)) // 60_000 for a, b in (w.split("-") for w in windows))
+    assert spans.count(1) == 150 and spans.count(2) == 75, "75 two-minute children, each split into 2 one-minute ones"
+
+
+async def _poll_windows(journeys: JourneyStore, journey_id: str) -> list[str]:
+    """The `from-to` of every poll window a journey registered (the root window and each split's children)."""
+    resp = await journeys._ddb.query(
+        TableName=journeys.table,
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :poll)",
+        ExpressionAttributeValues={":pk": {"S": f"JOURNEY#{journey_id}"}, ":poll": {"S": "POLL#"}},
+    )
+    return [item["sk"]["S"].removeprefix("POLL#") for item in resp["Items"]]
 
 
 async def test_a_poll_message_beyond_the_journey_bounds_is_dead_lettered_at_once_without_a_split(
