@@ -152,6 +152,11 @@ class Settings(BaseSettings):
     )
     analysis_model: str = "gpt-4o-mini"
     pipeline_version: int = Field(default=1, ge=1, description="Bump to reprocess analyses with a new prompt/model.")
+    # Estimated cost in the analytics (OpenAI list prices taken 2025-06-01: whisper-1 $0.006 per audio minute,
+    # gpt-4o-mini $0.15 / $0.60 per million input / output tokens). Set them to your contract's prices.
+    price_audio_per_minute_usd: float = Field(default=0.006, ge=0, description="Transcription, per billed minute.")
+    price_input_per_mtok_usd: float = Field(default=0.15, ge=0, description="Analysis, per million prompt tokens.")
+    price_output_per_mtok_usd: float = Field(default=0.60, ge=0, description="Analysis, per million output tokens.")
 
     # --- Metrics --------------------------------------------------------------------------------------------
     metrics_port: int = Field(default=9100, ge=0, le=65535, description="Worker /metrics port; 0 turns it off.")
