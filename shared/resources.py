@@ -65,6 +65,17 @@ class DataResources:
         return TableSpec("license", f"{self.prefix}-license", "pk", "sk")
 
     @property
+    def analytics_table(self) -> TableSpec:
+        """Per-call analytics records and exact per-org/day/dimension aggregates (`shared.analytics.store`)."""
+        return TableSpec(
+            "analytics",
+            f"{self.prefix}-analytics",
+            "pk",
+            "sk",
+            indexes=(GlobalIndex("by-org-time", "list_pk", "list_sk"),),  # an org's calls, newest first
+        )
+
+    @property
     def recordings_bucket(self) -> BucketSpec:
         return BucketSpec("recordings", f"{self.prefix}-recordings")
 
@@ -79,7 +90,13 @@ class DataResources:
         return BucketSpec("messages", f"{self.prefix}-messages")
 
     def tables(self) -> tuple[TableSpec, ...]:
-        return (self.tracking_table, self.journeys_table, self.coordination_table, self.license_table)
+        return (
+            self.tracking_table,
+            self.journeys_table,
+            self.coordination_table,
+            self.license_table,
+            self.analytics_table,
+        )
 
     def buckets(self) -> tuple[BucketSpec, ...]:
         return (self.recordings_bucket, self.results_bucket, self.messages_bucket)
