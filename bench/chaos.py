@@ -74,6 +74,12 @@ def main() -> int:
         f"billed twice: {report.duplicates} request(s): {report.duplicates_in_flight_at_kill} in flight when the "
         f"process that asked was SIGKILLed (answer never saved), {report.duplicates_unexplained} unexplained"
     )
+    latency = report.save_latency_s
+    if latency.get("n"):
+        print(
+            f"chunk answer written -> checkpoint saved (the workers' logs): n={latency['n']:.0f} "
+            f"p50={latency['p50']:.3f} s p99={latency['p99']:.3f} s max={latency['max']:.3f} s"
+        )
     for repeat in report.in_flight_at_kill:
         print(
             f"  in flight at kill: {repeat['key']} -> pid {repeat['pid']} ({repeat['stage']}), answer written "

@@ -11,15 +11,19 @@ process never saved that key: its answer was on the wire, or in the process's ha
 instant the process died (an answer written after the kill is in flight too: the request was sent before). Anything
 else — the earlier answer went to a process that lived on, or that had saved it — is *unexplained*: work the pipeline
 received and then paid for again. Each in-flight repeat carries `answered_before_kill_s` (kill moment minus answer
-moment; negative when the answer came after the kill), so anyone can check how close to the kill it was.
+moment; negative when the answer came after the kill), so anyone can check how close to the kill it was; and
+`save_latency` says how long, in the same run, the processes took from an answer written to its save logged — an
+in-flight repeat answered much longer before its kill than that would be an answer held unsaved.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +39,10 @@ def analysis_save_key(task_id: str) -> str:
     return f"analysis|{task_id}"
 
 
-def saves_in_logs(log_of: Mapping[int, Path]) -> dict[int, set[str]]:
-    """pid → the keys that process logged as saved (its JSON log lines; other lines are skipped)."""
-    saves: dict[int, set[str]] = defaultdict(set)
+def saves_in_logs(log_of: Mapping[int, Path]) -> dict[int, dict[str, float]]:
+    """pid → the keys that process logged as saved, each with the (epoch) time of its first such log line (its JSON
+    log lines; other lines are skipped)."""
+    saves: dict[int, dict[str, float]] = defaultdict(dict)
     for pid, path in log_of.items():
         if not path.exists():
             continue
@@ -46,14 +51,30 @@ def saves_in_logs(log_of: Mapping[int, Path]) -> dict[int, set[str]]:
                 continue
             try:
                 record = json.loads(line)
-            except json.JSONDecodeError:
+                at = datetime.fromisoformat(record["timestamp"]).timestamp()
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
                 continue
             event, task_id = record.get("event"), record.get("task_id")
             if event == CHUNK_SAVED and task_id and record.get("chunk"):
-                saves[pid].add(f"{task_id}|{record['chunk']}")
+                saves[pid].setdefault(f"{task_id}|{record['chunk']}", at)
             elif event == ANALYSIS_SAVED and task_id:
-                saves[pid].add(analysis_save_key(task_id))
+                saves[pid].setdefault(analysis_save_key(task_id), at)
     return dict(saves)
+
+
+def save_latency(bills: Iterable[Bill], saves: Mapping[int, Mapping[str, float]]) -> dict[str, float]:
+    """Seconds from a chunk's answer written to the asking process's `transcribe_chunk_saved` (its log line's time):
+    count, median, 99th percentile and maximum over the chunks saved in the run."""
+    gaps = sorted(
+        saves[int(b.client)][b.key] - b.answered_wall
+        for b in bills
+        if b.client.isdigit() and b.answered_wall and b.key in saves.get(int(b.client), {})
+    )
+    gaps = [g for g in gaps if g >= -1.0]  # a save logged before this answer: an earlier answer of the same key
+    if not gaps:
+        return {"n": 0}
+    p99 = gaps[min(len(gaps) - 1, round(0.99 * (len(gaps) - 1)))]
+    return {"n": len(gaps), "p50": round(statistics.median(gaps), 3), "p99": round(p99, 3), "max": round(gaps[-1], 3)}
 
 
 @dataclass
@@ -73,7 +94,7 @@ def attribute(
     bills: Iterable[Bill],
     extra: Mapping[str, int],
     kills: Iterable[Kill],
-    saves: Mapping[int, set[str]],
+    saves: Mapping[int, Mapping[str, float]],
     save_keys: Mapping[str, set[str]] | None = None,
 ) -> Attribution:
     """Split the `extra` bills of each key (billed beyond what the outcome needs) into in flight at a kill and not.
@@ -94,7 +115,7 @@ def attribute(
         for bill in earlier:
             pid = int(bill.client) if bill.client.isdigit() else None
             kill = killed.get(pid) if pid is not None else None
-            if kill is None or saves.get(kill.pid, set()) & wanted:
+            if kill is None or saves.get(kill.pid, {}).keys() & wanted:
                 continue
             explained.append(
                 {
@@ -115,7 +136,7 @@ def transcription_attribution(
     chunks_billed: Mapping[str, int],
     audio_billed: Mapping[str, int],
     kills: Iterable[Kill],
-    saves: Mapping[int, set[str]],
+    saves: Mapping[int, Mapping[str, float]],
 ) -> Attribution:
     """`attribute` over the chunks billed more than once; per call, extra bills of the same audio under another name
     (more than its repeated names account for) are unexplained."""

@@ -34,6 +34,7 @@ class ChaosReport:
     duplicates_in_flight_at_kill: int = 0  # ... of which answered to a process SIGKILLed before it had saved the answer
     duplicates_unexplained: int = 0  # ... all the others (must be 0)
     in_flight_at_kill: list[dict[str, Any]] = field(default_factory=list)  # each one: key, pid, answered vs kill
+    save_latency_s: dict[str, float] = field(default_factory=dict)  # chunk answer written → saved: n, p50, p99, max
     duplicate_detail: dict[str, dict[str, int]] = field(default_factory=dict)
     lost: list[str] = field(default_factory=list)
     analysed_tasks: list[str] = field(default_factory=list)

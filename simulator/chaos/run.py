@@ -27,7 +27,7 @@ from shared.logging import get_logger
 from shared.resources import DataResources
 from shared.tracking import TrackingTable
 from simulator.aws import local_aws_process
-from simulator.chaos.attribution import attribute, saves_in_logs, transcription_attribution
+from simulator.chaos.attribution import attribute, save_latency, saves_in_logs, transcription_attribution
 from simulator.chaos.checks import analysis_duplicates, check_outcome
 from simulator.chaos.config import ChaosConfig
 from simulator.chaos.faults import Killer, make_bad, openai_bursts
@@ -182,6 +182,7 @@ async def run_chaos(cfg: ChaosConfig, *, progress: Callable[[str], None] | None 
         )
         attribution.add(attribute(stats.bills, extra_prompts, killer.kills, saves, calls_of))
         report.in_flight_at_kill = attribution.in_flight
+        report.save_latency_s = save_latency(stats.bills, saves)
         report.duplicates_in_flight_at_kill = len(attribution.in_flight)
         report.duplicates_unexplained = sum(attribution.unexplained.values())
         if report.duplicates_unexplained:
@@ -195,8 +196,11 @@ async def run_chaos(cfg: ChaosConfig, *, progress: Callable[[str], None] | None 
         expected_billed = recorded - set(report.bad)
         if not expected_billed <= billed_tasks:
             report.problems.append(f"calls never transcribed: {sorted(expected_billed - billed_tasks)[:10]}")
-        if stats.completions != report.analysed:
-            report.problems.append(f"{stats.completions} billed analyses for {report.analysed} analysed calls")
+        if stats.completions != report.analysed + sum(extra_prompts.values()):
+            report.problems.append(
+                f"{stats.completions} billed analyses for {report.analysed} analysed calls and "
+                f"{sum(extra_prompts.values())} analyses billed twice"
+            )
         report.billed_audio_s = round(stats.billed_seconds, 1)
         report.openai_requests = dict(stats.requests)
         report.openai_abandoned = dict(stats.abandoned)

@@ -98,6 +98,7 @@ class Bill:
     key: str  # "task|upload name" for a transcription, the prompt digest for a chat completion
     client: str  # the asking process (its `X-Callpipe-Process` header: the pid), else "peer:host:port"
     answered_at: float  # time.monotonic() in the fake's process, once the answer was written
+    answered_wall: float = 0.0  # time.time() at the same moment (to compare with the asking process's log times)
 
 
 @dataclass
@@ -120,25 +121,33 @@ class Stats:
     bills: list[Bill] = field(default_factory=list)  # every billed request, in the order the answers were written
 
     def bill_transcription(
-        self, task_id: str, name: str, pcm: bytes, duration: float, texts: list[str], *, client: str, answered_at: float
+        self,
+        task_id: str,
+        name: str,
+        pcm: bytes,
+        duration: float,
+        texts: list[str],
+        *,
+        client: str,
+        answered: tuple[float, float],
     ) -> None:
         """Count one successfully answered transcription."""
         self.billed_seconds += duration
         self.billed_by_task[task_id] = self.billed_by_task.get(task_id, 0.0) + duration
         self.transcriptions_by_task[task_id] += 1
         self.chunks_billed[f"{task_id}|{name}"] += 1
-        self.bills.append(Bill(f"{task_id}|{name}", client, answered_at))
+        self.bills.append(Bill(f"{task_id}|{name}", client, *answered))
         self.audio_billed[f"{task_id}|{hashlib.sha256(pcm).hexdigest()[:16]}"] += 1
         self.texts_by_task.setdefault(task_id, set()).update(t for t in texts if t)
 
-    def bill_completion(self, user_message: str, *, client: str, answered_at: float) -> str:
+    def bill_completion(self, user_message: str, *, client: str, answered: tuple[float, float]) -> str:
         """Count one successfully answered chat completion; returns the task it was for (or `UNKNOWN_TASK`)."""
         task_id = self.task_of_prompt(user_message)
         self.completions += 1
         self.completions_by_task[task_id] += 1
         digest = prompt_digest(user_message)
         self.completions_by_prompt[digest] += 1
-        self.bills.append(Bill(digest, client, answered_at))
+        self.bills.append(Bill(digest, client, *answered))
         return task_id
 
     def task_of_prompt(self, prompt: str) -> str:
@@ -250,8 +259,9 @@ def client_of(request: web.Request) -> str:
     return f"peer:{peer[0]}:{peer[1]}" if peer else "peer:?"
 
 
-async def _deliver(request: web.Request, response: web.StreamResponse) -> float | None:
-    """Write `response` to the client now; the `time.monotonic()` once written, or None if the client was gone."""
+async def _deliver(request: web.Request, response: web.StreamResponse) -> tuple[float, float] | None:
+    """Write `response` to the client now; `time.monotonic()` and `time.time()` once written, or None if the client
+    was gone."""
     if _client_gone(request):
         return None
     try:
@@ -259,7 +269,7 @@ async def _deliver(request: web.Request, response: web.StreamResponse) -> float 
         await response.write_eof()
     except ConnectionError:
         return None
-    return time.monotonic()
+    return time.monotonic(), time.time()
 
 
 def _read_audio(data: bytes) -> tuple[bytes, float, list[Code]]:
@@ -371,13 +381,13 @@ def create_app(scripts: ScriptSource) -> web.Application:
             segments.append({"start": round(start, 3), "end": round(end, 3), "text": text})
         full = " ".join(s["text"] for s in segments)
         response = _transcription_response(str(form.get("response_format", "json")), full, segments, duration)
-        answered_at = await _deliver(request, response)
-        if answered_at is None:
+        answered = await _deliver(request, response)
+        if answered is None:
             stats.abandoned[request.path] += 1
             return response if response.prepared else _error(499, "client closed the connection", "client_closed")
         texts_said = [s["text"] for s in segments]
         stats.bill_transcription(
-            task_id, upload.filename, pcm, duration, texts_said, client=client_of(request), answered_at=answered_at
+            task_id, upload.filename, pcm, duration, texts_said, client=client_of(request), answered=answered
         )
         return response
 
@@ -420,11 +430,11 @@ def create_app(scripts: ScriptSource) -> web.Application:
                 },
             }
         )
-        answered_at = await _deliver(request, response)
-        if answered_at is None:
+        answered = await _deliver(request, response)
+        if answered is None:
             stats.abandoned[request.path] += 1
             return response if response.prepared else _error(499, "client closed the connection", "client_closed")
-        stats.bill_completion(user, client=client_of(request), answered_at=answered_at)
+        stats.bill_completion(user, client=client_of(request), answered=answered)
         return response
 
     async def set_faults(request: web.Request) -> web.Response:

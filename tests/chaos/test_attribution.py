@@ -19,7 +19,7 @@ import httpx
 
 from shared.aws import AwsClients
 from shared.config import Settings
-from simulator.chaos.attribution import attribute, saves_in_logs, transcription_attribution
+from simulator.chaos.attribution import attribute, save_latency, saves_in_logs, transcription_attribution
 from simulator.chaos.report import Kill
 from simulator.openai_fake.app import Bill, FakeHandle, running_openai_fake
 from tests.chaos.test_fake_billing import _no_scripts, _tone_wav
@@ -132,7 +132,9 @@ async def test_a_repeat_of_an_answer_its_process_had_saved_is_unexplained_even_i
         await bill_again(fake, name)
         bills = fake.stats.bills
     saves = saves_in_logs({kill.pid: log_path})
-    assert saves == {kill.pid: {f"{task}|{name}"}}
+    assert set(saves[kill.pid]) == {f"{task}|{name}"}
+    latency = save_latency(bills, saves)
+    assert latency["n"] == 1 and 0 <= latency["max"] < 30, latency
     result = transcription_attribution(bills, fake.stats.chunks_billed, fake.stats.audio_billed, [kill], saves)
     assert result.in_flight == []
     assert result.unexplained == {f"{task}|{name}": 1}
@@ -150,7 +152,7 @@ def test_the_order_of_answer_and_kill_does_not_decide_but_who_asked_and_what_it_
     ]
     chunks = {"a|a.main.agent.0.ogg": 2, "b|b.main.agent.0.ogg": 2}
     audio = {"a|pcm": 2, "b|pcm": 2, "c|pcm": 2}  # call c: the same audio billed twice under two names
-    saves = {101: {"analysis|c"}}
+    saves = {101: {"analysis|c": 99.6}}
     result = transcription_attribution(bills, chunks, audio, [kill], saves)
     result.add(attribute(bills, {"digest": 1}, [kill], saves, {"digest": {"analysis|c"}}))
     assert result.in_flight == [
