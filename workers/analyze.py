@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -9,6 +10,9 @@ from typing import Any
 from queues.consumer import Handler, HandlerContext
 from queues.envelope import Envelope
 from shared.analysis import PROMPT_VERSION
+from shared.analytics.aggregates import contribution
+from shared.analytics.record import build_record
+from shared.analytics.store import AnalyticsStore
 from shared.errors import Permanent
 from shared.logging import get_logger
 from shared.metrics import stage_metrics
@@ -25,6 +29,7 @@ log = get_logger(__name__)
 
 def make_analyze_handler(ctx: StageContext, analyzer: Analyzer) -> Handler:
     """The analyze stage's handler, bound to this process's context and LLM."""
+    analytics = AnalyticsStore(ctx.dynamodb, ctx.resources.analytics_table.name)
 
     async def handle(envelope: Envelope, delivery: HandlerContext) -> Sequence[Envelope]:
         ref = parse_ref(envelope, "analyze")
@@ -63,6 +68,21 @@ def make_analyze_handler(ctx: StageContext, analyzer: Analyzer) -> Handler:
                 lines=True,
             )
             tokens = result.prompt_tokens + result.completion_tokens
+            record = build_record(
+                ctx.settings,
+                org_id=ref.org_id,
+                task_id=ref.task_id,
+                journey_id=envelope.journey_id,
+                facts=row.facts,
+                recordings=row.recording_keys,
+                transcript=transcript,
+                transcript_key=row.transcript_key,
+                document=document,
+                analysis_key=key,
+                now_ms=int(time.time() * 1000),
+            )
+            # The record and its aggregates move with the tracking row, in one transaction (see aggregates).
+            previous = await analytics.get(ref.org_id, ref.task_id)
             await advance(
                 ctx,
                 ref.org_id,
@@ -79,6 +99,7 @@ def make_analyze_handler(ctx: StageContext, analyzer: Analyzer) -> Handler:
                     "tokens": tokens,
                     "billed_audio_s": transcript.billed_seconds,
                 },
+                extra=analytics.write_items(record, contribution(record), previous),
             )
         stage_metrics("analyze").tokens(tokens)
         log.info("call_analyzed", key=key, tokens=tokens)

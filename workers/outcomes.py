@@ -11,8 +11,9 @@ and was taken over learns it (`stage_lease_lost()`, a `stage_lease_lost` error l
 from __future__ import annotations
 
 import asyncio
+import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -128,9 +129,13 @@ async def advance(
     values: dict[str, Any],
     counters: dict[str, float],
     job: dict[str, Any] | None = None,
+    extra: Sequence[dict[str, Any]] = (),
 ) -> bool:
     """Move the row and count the step for the journey; False if another delivery already did, or if this
-    delivery's stage lease was taken over (its result is dropped: the new holder records its own)."""
+    delivery's stage lease was taken over (its result is dropped: the new holder records its own).
+
+    `extra` transaction entries (the analyze stage's analytics record and aggregate updates) are written in the same
+    transaction, so they happen exactly when the row moves; a condition of theirs that fails cancels the move too."""
     lease = _lease_for(org_id, task_id, stage)
     if lease is not None:
         lease.ended = True  # from here on a failed renewal means the row moved, not a takeover
@@ -148,12 +153,31 @@ async def advance(
     ]
     if job is not None:
         items.append({"Put": ctx.journeys.job_put(journey_id, task_id, **job)})
-    moved = await transact(ctx.dynamodb, items)
+    items.extend(extra)
+    moved = await _transact_retrying_conflicts(ctx, items)
     if not moved:
         log.warning("stage_result_already_recorded", stage=stage, new=new.value)
     elif new in (CallStatus.ANALYZED, CallStatus.FAILED):
         await ctx.journeys.complete_if_done(journey_id)
     return moved
+
+
+TRANSACTION_CONFLICT_TRIES = 5
+
+
+async def _transact_retrying_conflicts(ctx: StageContext, items: list[dict[str, Any]]) -> bool:
+    """`transact`, tried again (jittered) when DynamoDB cancels it for a conflict with another transaction on one of
+    its items: the analyze stage's aggregate items (one per org and day, at least) are shared by concurrent calls."""
+    for attempt in range(1, TRANSACTION_CONFLICT_TRIES + 1):
+        try:
+            return await transact(ctx.dynamodb, items)
+        except ctx.dynamodb.exceptions.TransactionCanceledException as exc:
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if "TransactionConflict" not in reasons or attempt == TRANSACTION_CONFLICT_TRIES:
+                raise
+            log.info("transaction_conflict_retried", attempt=attempt)
+            await asyncio.sleep(random.uniform(0.02, 0.1) * attempt)
+    raise AssertionError("unreachable")
 
 
 async def fail(
