@@ -1,6 +1,7 @@
 # Glue catalog over the analyze stage's JSON lines, s3://{prefix}-results/analytics/calls/dt=YYYY-MM-DD/part-*.jsonl,
 # partitioned by dt through partition projection (no crawler, no MSCK REPAIR: a new day is queryable at once),
-# and an Athena workgroup that enforces encrypted results and a per-query scan limit.
+# and an Athena workgroup that enforces encrypted results and a per-query scan limit. The transcripts, analyses and
+# journey_logs tables are in tables.tf, the saved example queries in queries.tf.
 #
 #   SELECT customer_sentiment, count(*) FROM "<prefix>_analytics"."calls" WHERE dt >= '2026-01-01' GROUP BY 1;
 
