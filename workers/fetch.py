@@ -171,19 +171,40 @@ async def _capture_flag(ctx: StageContext, ref: CallRef, facts: dict[str, Any]) 
 
 async def _count_answer(ctx: StageContext, ref: CallRef) -> dict[str, Any]:
     """Count one captures answer on the row (the first one's time too); the whole row after it, as plain values."""
-    now = f"{time.time():.3f}"
+    return await _update_held_row(
+        ctx,
+        ref,
+        "SET capture_first_query_at = if_not_exists(capture_first_query_at, :now) ADD capture_queries :one",
+        {":now": {"N": f"{time.time():.3f}"}, ":one": {"N": "1"}},
+    )
+
+
+async def _leg_stored(ctx: StageContext, ref: CallRef, leg: dict[str, Any]) -> None:
+    """Remember one stored leg on the row, so a retry does not download it again."""
+    await _update_held_row(
+        ctx,
+        ref,
+        "SET fetched_legs = list_append(if_not_exists(fetched_legs, :none), :leg)",
+        {":none": {"L": []}, ":leg": {"L": [to_attr(leg)]}},
+    )
+
+
+async def _learn_flag(ctx: StageContext, ref: CallRef) -> None:
+    """WXCC now says the call is recorded: keep it, so the wait ends FAILED (not SKIPPED) if no recording comes."""
+    await _update_held_row(ctx, ref, "SET facts.capture_requested = :true", {":true": {"BOOL": True}})
+
+
+async def _update_held_row(ctx: StageContext, ref: CallRef, update: str, values: dict[str, Any]) -> dict[str, Any]:
+    """One update of the call's row while fetch holds it (CLAIMED, fetch's lease); the row after it, plain."""
     try:
         resp = await ctx.dynamodb.update_item(
             TableName=ctx.tracking.table,
             Key=tracking_key(ref.org_id, ref.task_id),
-            UpdateExpression=(
-                "SET capture_first_query_at = if_not_exists(capture_first_query_at, :now) ADD capture_queries :one"
-            ),
+            UpdateExpression=update,
             ConditionExpression="#status = :claimed AND lease_stage = :fetch",
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={
-                ":now": {"N": now},
-                ":one": {"N": "1"},
+                **values,
                 ":claimed": {"S": CallStatus.CLAIMED.value},
                 ":fetch": {"S": "fetch"},
             },
@@ -192,41 +213,6 @@ async def _count_answer(ctx: StageContext, ref: CallRef) -> dict[str, Any]:
     except ctx.dynamodb.exceptions.ConditionalCheckFailedException as exc:
         raise Retryable(f"the fetch of {ref.task_id} is no longer ours") from exc
     return {k: from_attr(v) for k, v in resp["Attributes"].items()}
-
-
-async def _leg_stored(ctx: StageContext, ref: CallRef, leg: dict[str, Any]) -> None:
-    """Remember one stored leg on the row, so a retry does not download it again."""
-    try:
-        await ctx.dynamodb.update_item(
-            TableName=ctx.tracking.table,
-            Key=tracking_key(ref.org_id, ref.task_id),
-            UpdateExpression="SET fetched_legs = list_append(if_not_exists(fetched_legs, :none), :leg)",
-            ConditionExpression="#status = :claimed AND lease_stage = :fetch",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":none": {"L": []},
-                ":leg": {"L": [to_attr(leg)]},
-                ":claimed": {"S": CallStatus.CLAIMED.value},
-                ":fetch": {"S": "fetch"},
-            },
-        )
-    except ctx.dynamodb.exceptions.ConditionalCheckFailedException as exc:
-        raise Retryable(f"the fetch of {ref.task_id} is no longer ours") from exc
-
-
-async def _learn_flag(ctx: StageContext, ref: CallRef) -> None:
-    """WXCC now says the call is recorded: keep it, so the wait ends FAILED (not SKIPPED) if no recording comes."""
-    try:
-        await ctx.dynamodb.update_item(
-            TableName=ctx.tracking.table,
-            Key=tracking_key(ref.org_id, ref.task_id),
-            UpdateExpression="SET facts.capture_requested = :true",
-            ConditionExpression="#status = :claimed",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":true": {"BOOL": True}, ":claimed": {"S": CallStatus.CLAIMED.value}},
-        )
-    except ctx.dynamodb.exceptions.ConditionalCheckFailedException as exc:
-        raise Retryable(f"the fetch of {ref.task_id} is no longer ours") from exc
 
 
 async def _skip(ctx: StageContext, ref: CallRef, journey_id: str, reason: str) -> None:
