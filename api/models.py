@@ -6,6 +6,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, model_validator
 
+from shared.analysis import Sentiment
+from shared.analytics.queries import GroupBy
+from shared.analytics.record import CallRecord
 from shared.journeys import Journey, JourneyKind, JourneyState
 
 TaskId = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9._:-]+$")]
@@ -161,6 +164,40 @@ class CallQuery(_Strict):
     org_id: str | None = Field(default=None, min_length=1, description="Defaults to the server's WXCC org.")
 
 
+MAX_ANALYTICS_DAYS = 366
+
+
+class _AnalyticsWindow(_Window):
+    org_id: str | None = Field(default=None, min_length=1, description="Defaults to the server's WXCC org.")
+    queue: str | None = Field(default=None, min_length=1, max_length=256)
+    agent: str | None = Field(default=None, min_length=1, max_length=256)
+    sentiment: Sentiment | None = Field(default=None, description="The customer's sentiment.")
+    resolved: bool | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> _AnalyticsWindow:
+        if (self.to - self.from_).total_seconds() > MAX_ANALYTICS_DAYS * 86400:
+            raise ValueError(f"the window may span at most {MAX_ANALYTICS_DAYS} days")
+        return self
+
+
+class AnalyticsSummaryQuery(_AnalyticsWindow):
+    """Query of `GET /api/v1/analytics/summary` (whole UTC days of call end times)."""
+
+    group_by: GroupBy = "day"
+
+
+class CallListQuery(_AnalyticsWindow):
+    """Query of `GET /api/v1/calls`: analysed calls that ended in [from, to), newest first."""
+
+    topic: str | None = Field(default=None, min_length=1, max_length=256)
+    qa_severity: Literal["info", "warning", "critical"] | None = Field(
+        default=None, description="Calls with at least one QA flag of this severity."
+    )
+    limit: int = Field(default=50, ge=1, le=100)
+    cursor: str | None = Field(default=None, max_length=4096)
+
+
 class S3Object(BaseModel):
     """Where one stored object is."""
 
@@ -185,6 +222,7 @@ class CallOut(BaseModel):
     recordings: list[S3Object]
     transcript: S3Object | None
     analysis: S3Object | None
+    record: CallRecord | None = Field(default=None, description="The analytics record, once the call is analysed.")
 
 
 class Health(BaseModel):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -282,7 +282,7 @@ async def transcript(storage: Storage, bucket: str, key: str) -> TranscriptOut:
 
 
 async def recording_links(
-    s3: S3Client, bucket: str, task_id: str, recordings: list[dict[str, object]], ttl_s: int = RECORDING_URL_TTL_S
+    s3: S3Client, bucket: str, task_id: str, recordings: Sequence[Mapping[str, Any]], ttl_s: int = RECORDING_URL_TTL_S
 ) -> RecordingLinks:
     """Presigned GET URLs of the call's stored recordings, valid `ttl_s` seconds (the bytes never pass the API)."""
     expires = iso_ms(int((datetime.now(UTC) + timedelta(seconds=ttl_s)).timestamp() * 1000))
