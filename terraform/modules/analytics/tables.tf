@@ -101,6 +101,11 @@ resource "aws_glue_catalog_table" "transcripts" {
       type    = "double"
       comment = "audio sent for transcription after trimming"
     }
+    columns {
+      name    = "conversation"
+      type    = "struct<duration_s:double,talk_s:map<string,double>,silence_s:double,silence_ratio:double,longest_silence_s:double,overtalk_s:double,agent_talk_ratio:double,turns:int>"
+      comment = "talk seconds per party, silence, overtalk, turns (shared/audio/conversation.py); null in older transcripts"
+    }
   }
 }
 
