@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, model_validator
@@ -165,18 +166,33 @@ class CallQuery(_Strict):
 
 
 MAX_ANALYTICS_DAYS = 366
+DEFAULT_ANALYTICS_DAYS = 7
 
 
-class _AnalyticsWindow(_Window):
+class _AnalyticsWindow(_Strict):
+    from_: AwareDatetime | None = Field(
+        default=None,
+        alias="from",
+        description="Window start (call end times), ISO 8601; default `to` - 7 days.",
+    )
+    to: AwareDatetime | None = Field(default=None, description="Window end, exclusive; default now.")
     org_id: str | None = Field(default=None, min_length=1, description="Defaults to the server's WXCC org.")
     queue: str | None = Field(default=None, min_length=1, max_length=256)
     agent: str | None = Field(default=None, min_length=1, max_length=256)
     sentiment: Sentiment | None = Field(default=None, description="The customer's sentiment.")
     resolved: bool | None = None
 
+    def window(self) -> tuple[datetime, datetime]:
+        """(from, to) with their defaults."""
+        to = self.to or datetime.now(UTC)
+        return self.from_ or to - timedelta(days=DEFAULT_ANALYTICS_DAYS), to
+
     @model_validator(mode="after")
     def _bounded(self) -> _AnalyticsWindow:
-        if (self.to - self.from_).total_seconds() > MAX_ANALYTICS_DAYS * 86400:
+        start, end = self.window()
+        if start >= end:
+            raise ValueError("`from` must be before `to`")
+        if (end - start).total_seconds() > MAX_ANALYTICS_DAYS * 86400:
             raise ValueError(f"the window may span at most {MAX_ANALYTICS_DAYS} days")
         return self
 

@@ -23,7 +23,7 @@ async def summary(request: web.Request) -> web.Response:
     c = ctx(request)
     q = parse_query(request, AnalyticsSummaryQuery)
     filters = ListFilters(queue=q.queue, agent=q.agent, sentiment=q.sentiment, resolved=q.resolved)
-    result = await queries.summary(analytics_store(c), org_of(c, q.org_id), q.from_, q.to, q.group_by, filters)
+    result = await queries.summary(analytics_store(c), org_of(c, q.org_id), *q.window(), q.group_by, filters)
     return json_response(result)
 
 

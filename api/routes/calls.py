@@ -53,7 +53,7 @@ async def list_calls(request: web.Request) -> web.Response:
     filters = ListFilters(q.queue, q.agent, q.sentiment, q.resolved, q.topic, q.qa_severity)
     try:
         page = await queries.list_calls(
-            analytics_store(c), org_of(c, q.org_id), q.from_, q.to, filters, limit=q.limit, cursor=q.cursor
+            analytics_store(c), org_of(c, q.org_id), *q.window(), filters, limit=q.limit, cursor=q.cursor
         )
     except BadCursor as exc:
         raise ApiError(422, "invalid_cursor", str(exc)) from exc
