@@ -214,28 +214,23 @@ def _stored(item: dict[str, Any]) -> StoredRecord:
 
 
 def _filter(f: ListFilters) -> tuple[str, dict[str, Any], dict[str, str]]:
-    parts: list[str] = []
-    values: dict[str, Any] = {}
-    names: dict[str, str] = {}
+    """FilterExpression, values and names (every attribute by name: `queue`, `agent`… may be reserved words)."""
+    wanted: list[tuple[str, str, dict[str, Any]]] = []  # (attribute, comparison, value)
     if f.queue is not None:
-        parts.append("#queue = :queue")
-        names["#queue"] = "queue"
-        values[":queue"] = {"S": normalise(f.queue)}
+        wanted.append(("queue", "=", {"S": normalise(f.queue)}))
     if f.agent is not None:
-        parts.append("agent = :agent")
-        values[":agent"] = {"S": normalise(f.agent)}
+        wanted.append(("agent", "=", {"S": normalise(f.agent)}))
     if f.sentiment is not None:
-        parts.append("customer_sentiment = :sentiment")
-        values[":sentiment"] = {"S": f.sentiment}
+        wanted.append(("customer_sentiment", "=", {"S": f.sentiment}))
     if f.resolved is not None:
-        parts.append("resolved = :resolved")
-        values[":resolved"] = {"BOOL": f.resolved}
+        wanted.append(("resolved", "=", {"BOOL": f.resolved}))
     if f.topic is not None:
-        parts.append("contains(topics, :topic)")
-        values[":topic"] = {"S": normalise(f.topic).lower()}
+        wanted.append(("topics", "contains", {"S": normalise(f.topic).lower()}))
     if f.qa_severity is not None:
-        parts.append("contains(qa_severities, :severity)")
-        values[":severity"] = {"S": f.qa_severity}
+        wanted.append(("qa_severities", "contains", {"S": f.qa_severity}))
+    parts = [f"contains(#f{i}, :f{i})" if op == "contains" else f"#f{i} = :f{i}" for i, (_, op, _) in enumerate(wanted)]
+    names = {f"#f{i}": attribute for i, (attribute, _, _) in enumerate(wanted)}
+    values = {f":f{i}": value for i, (_, _, value) in enumerate(wanted)}
     return " AND ".join(parts), values, names
 
 
