@@ -324,7 +324,15 @@ class RecordingDownloader:
         if not host_allowed(url, self._allowed, allow_http=self._allow_http):
             parsed = _parse(url)
             shown = f"{parsed.scheme}://{parsed.host}" if parsed is not None else "an unparseable URL"
-            raise RecordingRejected(f"recording host not allowed: {shown}")
+            if parsed is not None and parsed.scheme == "http" and host_allowed(url, self._allowed, allow_http=True):
+                raise RecordingRejected(
+                    f"recording URL is plain http ({shown}): set CALLPIPE_WXCC_DOWNLOAD_ALLOW_HTTP=true "
+                    "(local simulators only)"
+                )
+            raise RecordingRejected(
+                f"recording host not allowed: {shown} — add it to CALLPIPE_WXCC_DOWNLOAD_HOSTS if it serves WXCC "
+                "recordings"
+            )
 
     async def vet(self, url: str) -> tuple[httpx.URL, str]:
         """Check a URL against the allow-list, resolve its host and check every address; returns the parsed URL and

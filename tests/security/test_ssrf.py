@@ -85,6 +85,18 @@ async def test_a_host_off_the_list_is_never_contacted(recording_host: tuple[str,
     assert not hits
 
 
+async def test_plain_http_to_a_listed_host_names_the_setting_that_allows_it(
+    recording_host: tuple[str, Counter[str]],
+) -> None:
+    """The scheme is the problem, not the host: the error says which setting allows plain http."""
+    base, hits = recording_host
+    async with httpx.AsyncClient() as http:
+        downloader = RecordingDownloader(http, ["127.0.0.1"], max_bytes=10**6, allow_http=False)
+        with pytest.raises(RecordingRejected, match=r"plain http .*CALLPIPE_WXCC_DOWNLOAD_ALLOW_HTTP=true"):
+            await _read(downloader, f"{base}/file.wav")
+    assert not hits
+
+
 @pytest.mark.parametrize(
     "target",
     [
