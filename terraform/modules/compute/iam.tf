@@ -45,8 +45,9 @@ locals {
       s3_delete = ["${local.b.results.arn}/work/*"]
     }
     analyze = {
-      send_to   = []
-      tables_rw = ["tracking", "journeys"]
+      send_to = []
+      # analytics: the call's record and its aggregate items, in the same transaction as the tracking row.
+      tables_rw = ["tracking", "journeys", "analytics"]
       s3_read   = ["${local.b.messages.arn}/*", "${local.b.results.arn}/transcripts/*", "${local.b.results.arn}/analyses/*"]
       s3_write  = ["${local.b.messages.arn}/*", "${local.b.results.arn}/analyses/*", "${local.b.results.arn}/analytics/*"]
       s3_list   = [local.b.results.arn]
@@ -147,11 +148,15 @@ resource "aws_iam_role_policy" "execution" {
 #                              a body over the claim-check threshold goes to the messages bucket (PutObject)
 #     kind=reprocess           + tracking rows reopened (UpdateItem), the analyze queue Send
 #   GET /journeys[/{id}], cancel   journeys table Get/Query (by-state index)/Update; DLQ depths (GetQueueAttributes)
-#   GET /calls/{task_id}       tracking table GetItem
+#   GET /calls/{task_id}       tracking table GetItem; analytics table GetItem (the call's record)
+#   GET /calls, GET /analytics/summary   analytics table Query (aggregate items; by-org-time index) and GetItem
+#   GET /calls/{task_id}/transcript      the transcript object (results bucket, transcripts/*) GetObject
+#   GET /calls/{task_id}/recording       presigned GET URLs of recordings: signed with this role, so s3:GetObject on
+#                              recordings/* (the API never reads the bytes itself)
 #   GET /dlq, POST /dlq/{stage}/replay   each DLQ: Receive/Delete/ChangeMessageVisibility or StartMessageMoveTask;
 #                              its work queue: Send; a FAILED call reopened (tracking Get/Update, journey counters)
 #   GET /ready                 GetQueueUrl on every queue, DescribeTable on every table, HeadBucket (= s3:ListBucket)
-# Nothing else: no Scan or DeleteItem, no coordination or license items, no recording or result object, no PurgeQueue.
+# Nothing else: no Scan or DeleteItem, no coordination or license items, no analysis object, no PurgeQueue.
 data "aws_iam_policy_document" "api" {
   statement {
     sid       = "Journeys"
@@ -163,6 +168,18 @@ data "aws_iam_policy_document" "api" {
     sid       = "CallRowsReadAndReopen"
     actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     resources = [local.t.tracking.arn]
+  }
+
+  statement {
+    sid       = "AnalyticsRead"
+    actions   = ["dynamodb:GetItem", "dynamodb:Query"]
+    resources = concat([local.t.analytics.arn], values(local.t.analytics.index_arns))
+  }
+
+  statement {
+    sid       = "TranscriptsAndRecordingLinks"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.b.results.arn}/transcripts/*", "${local.b.recordings.arn}/*"]
   }
 
   statement {

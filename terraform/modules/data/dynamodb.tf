@@ -31,6 +31,14 @@ locals {
       ttl       = null
       indexes   = []
     }
+    analytics = {
+      name      = "${var.name_prefix}-analytics"
+      hash_key  = "pk"
+      range_key = "sk"
+      ttl       = null
+      # Per-call records and exact per-org/day/dimension aggregates (shared/analytics/); an org's calls newest first.
+      indexes = [{ name = "by-org-time", hash_key = "list_pk", range_key = "list_sk" }]
+    }
   }
 
   # Every attribute a key or an index uses must be declared once, and only those.

@@ -27,7 +27,7 @@ output "queue_urls" {
 }
 
 output "tables" {
-  description = "Table role (tracking, journeys, coordination, license) to name, ARN and index ARNs."
+  description = "Table role (tracking, journeys, coordination, license, analytics) to name, ARN and index ARNs."
   value = {
     for role, t in aws_dynamodb_table.this : role => {
       name       = t.name
