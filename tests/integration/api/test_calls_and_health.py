@@ -58,7 +58,7 @@ async def test_ready_when_everything_exists(api: Client) -> None:
     assert body["status"] == "ready"
     kinds = {c["kind"] for c in body["checks"]}
     assert kinds == {"queue", "table", "bucket"} and all(c["ok"] for c in body["checks"])
-    assert len(body["checks"]) == 4 * 2 + 4 + 3
+    assert len(body["checks"]) == 4 * 2 + 5 + 3
 
 
 async def test_not_ready_when_nothing_was_bootstrapped(settings: Settings) -> None:

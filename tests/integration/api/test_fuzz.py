@@ -41,8 +41,10 @@ from api.app import app_routes
 from api.auth import hash_key
 from shared.aws import AwsClients
 from shared.config import Settings
+from shared.dynamo import to_attr
 from shared.resources import DataResources
 from shared.tracking import TrackingTable
+from shared.transcripts import Transcript
 
 pytestmark = pytest.mark.slow
 
@@ -96,13 +98,22 @@ def _wait_ready(base: str, proc: subprocess.Popen[bytes], log: Path, timeout: fl
 
 
 async def _seed_a_call(endpoint: str, org: str) -> None:
-    """One tracking row in the dev stack's tables, so `getCall` has a 200 to document."""
+    """One tracking row in the dev stack's tables with a stored recording and transcript, so the call, transcript and
+    recording operations have a 200 to document."""
     settings = Settings(name_prefix=DEV_PREFIX, aws_region="us-east-1", aws_endpoint_url=endpoint)
-    async with AwsClients(settings).dynamodb() as ddb:
-        rows = TrackingTable(ddb, DataResources(settings.name_prefix).tracking_table.name)
+    resources = DataResources(settings.name_prefix)
+    clients = AwsClients(settings)
+    recording, transcript = "seeded/rec.wav", "transcripts/seeded.json"
+    async with clients.dynamodb() as ddb, clients.s3() as s3:
+        await s3.put_object(Bucket=resources.recordings_bucket.name, Key=recording, Body=b"RIFF")
+        body = Transcript(task_id=TASK, model="seeded", segments=[]).model_dump_json()
+        await s3.put_object(Bucket=resources.results_bucket.name, Key=transcript, Body=body.encode())
+        rows = TrackingTable(ddb, resources.tracking_table.name)
         put = rows.claim_put(
             org, TASK, "j-seeded", pipeline_version=1, retry_failed=False, lease_s=60, facts={"channel": "telephony"}
         )
+        put["Item"]["recording_keys"] = to_attr([{"key": recording, "call_type": "main"}])
+        put["Item"]["transcript_key"] = {"S": transcript}
         await ddb.put_item(**put)
 
 
