@@ -1,5 +1,5 @@
-"""`callpipe` subcommands: api, worker, bootstrap, journey, dlq, doctor, wxcc, dev, demo, chaos, local-aws, simulator,
-openai-fake.
+"""`callpipe` subcommands: api, worker, bootstrap, journey, dlq, analytics, doctor, wxcc, dev, demo, chaos, local-aws,
+simulator, openai-fake.
 
 Every command that reads the environment goes through `_settings(role)`: a configuration mistake prints one line per
 problem (the variable, what is wrong, the fix) and exits with code 2, before any connection is made; unknown
@@ -160,6 +160,12 @@ def _cmd_dlq(args: argparse.Namespace) -> int:
     return asyncio.run(run(args, _settings()))
 
 
+def _cmd_analytics(args: argparse.Namespace) -> int:
+    from cli.analytics import run
+
+    return asyncio.run(run(args, _settings()))
+
+
 def _cmd_api(args: argparse.Namespace) -> int:
     from api.server import run_api
 
@@ -256,6 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
     dlq = sub.add_parser("dlq", help="inspect a stage's dead-letter queue or replay it to the stage")
     configure_dlq(dlq)
     dlq.set_defaults(func=_cmd_dlq)
+
+    from cli.analytics import configure as configure_analytics
+
+    analytics = sub.add_parser("analytics", help="analysed calls: summary, call list, one call (tables or --json)")
+    configure_analytics(analytics)
+    analytics.set_defaults(func=_cmd_analytics)
 
     from cli.doctor import configure as configure_doctor
 
