@@ -11,13 +11,21 @@ from api.config import ApiConfig
 from api.context import CHECKER, CONFIG, aws_context
 from api.middleware import PUBLIC_ROUTES, auth_middleware, errors_middleware
 from api.openapi import openapi_document
-from api.routes import calls, dlq, health, journeys, meta
+from api.routes import analytics, calls, dlq, health, journeys, meta, reports
 from api.routing import Route, RouteGroup, register
 from shared.aws import AwsClients
 from shared.config import Settings
 
 # Each group is a module of its own; license, analytics, MCP and webhooks join this tuple.
-ROUTE_GROUPS: tuple[RouteGroup, ...] = (health.GROUP, journeys.GROUP, calls.GROUP, dlq.GROUP, meta.GROUP)
+ROUTE_GROUPS: tuple[RouteGroup, ...] = (
+    health.GROUP,
+    journeys.GROUP,
+    reports.GROUP,
+    analytics.GROUP,
+    calls.GROUP,
+    dlq.GROUP,
+    meta.GROUP,
+)
 
 
 def app_routes(groups: Sequence[RouteGroup] = ROUTE_GROUPS) -> list[Route]:

@@ -85,6 +85,8 @@ def _operation(route: Route, keyed: Keyed, defs: dict[str, Any]) -> Any:
             }
         if model is not None:
             entry["content"] = {"application/json": {"schema": keyed[(model, "serialization")]}}
+        for media in route.media_types.get(status, ()):
+            entry.setdefault("content", {})[media] = {"schema": {"type": "string"}}
         responses[str(status)] = entry
     operation: dict[str, Any] = {
         "operationId": route.operation_id,

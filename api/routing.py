@@ -27,6 +27,7 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)  # request header name → description
     notes: dict[int, str] = field(default_factory=dict)  # status → when this route answers it (OpenAPI description)
     response_headers: dict[int, dict[str, str]] = field(default_factory=dict)  # status → header name → description
+    media_types: dict[int, tuple[str, ...]] = field(default_factory=dict)  # status → non-JSON content types (text)
     public: bool = False  # served without an API key
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -58,6 +59,7 @@ class Journey:
     org_id: str
     pipeline_version: int = 1
     retry_failed: bool = False
+    state_changed_at: str = ""  # when it became COMPLETED or CANCELLED ("" while RUNNING)
 
     @classmethod
     def new(
@@ -116,12 +118,21 @@ def journey_key(journey_id: str, sk: str) -> dict[str, Any]:
     return {"pk": {"S": f"JOURNEY#{journey_id}"}, "sk": {"S": sk}}
 
 
-class JourneyStore:
-    """Reads and writes journeys; the counter updates are handed out for use inside transactions."""
+CompletionHook = Callable[[str], Awaitable[object]]
+"""Called with a journey's id once this process has moved it to COMPLETED (e.g. to write its report)."""
 
-    def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
+
+class JourneyStore:
+    """Reads and writes journeys; the counter updates are handed out for use inside transactions.
+
+    `on_completed` runs after `complete_if_done` moved a journey to COMPLETED; its failure is logged and never undoes
+    or hides the completion (the API builds the report on demand when the stored one is missing).
+    """
+
+    def __init__(self, dynamodb: DynamoDBClient, table: str, *, on_completed: CompletionHook | None = None) -> None:
         self._ddb = dynamodb
         self.table = table
+        self.on_completed = on_completed
 
     async def create(self, journey: Journey, first_window: str) -> None:
         """Store a new journey (its id must be new) with its first PENDING poll window, in one transaction."""
@@ -225,6 +236,26 @@ class JourneyStore:
         rows = [r for r in rows if outcome is None or r.get("outcome") == outcome]
         return rows[:limit]
 
+    async def job_pages(self, journey_id: str) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every per-call record of a journey, a query page at a time (plain values, `task_id` added)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :job)",
+            "ExpressionAttributeValues": {":pk": {"S": f"JOURNEY#{journey_id}"}, ":job": {"S": "JOB#"}},
+            "ConsistentRead": True,
+        }
+        while True:
+            resp = await self._ddb.query(**kwargs)
+            page = []
+            for item in resp.get("Items", []):
+                row = {k: from_attr(v) for k, v in item.items() if k not in ("pk", "sk")}
+                row["task_id"] = item["sk"]["S"][4:]
+                page.append(row)
+            yield page
+            if "LastEvaluatedKey" not in resp:
+                return
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
     async def set_state(self, journey_id: str, new: JourneyState, *, expected: JourneyState) -> bool:
         """Move the journey's state if it is still `expected`."""
         try:
@@ -252,6 +283,11 @@ class JourneyStore:
         moved = await self.set_state(journey_id, JourneyState.COMPLETED, expected=JourneyState.RUNNING)
         if moved:
             log.info("journey_completed", journey_id=journey_id, discovered=status.discovered)
+            if self.on_completed is not None:
+                try:
+                    await self.on_completed(journey_id)
+                except Exception as exc:  # the completion stands; the API builds what the hook did not write
+                    log.warning("journey_completed_hook_failed", journey_id=journey_id, error=str(exc)[:300])
         return moved
 
 
@@ -267,4 +303,5 @@ def _journey(journey_id: str, item: dict[str, Any]) -> Journey:
         org_id=plain.get("org_id", ""),
         pipeline_version=int(plain.get("pipeline_version", 1)),
         retry_failed=bool(plain.get("retry_failed", False)),
+        state_changed_at=str(plain.get("state_changed_at", "")),
     )

@@ -12,6 +12,7 @@ import httpx
 from shared.aws import AwsClients
 from shared.config import Settings
 from shared.journeys import JourneyStore
+from shared.reports import ReportWriter
 from shared.resources import DataResources
 from shared.storage import Storage
 from shared.tracking import TrackingTable
@@ -62,13 +63,17 @@ async def stage_context(settings: Settings) -> AsyncIterator[StageContext]:
             window_s=settings.wxcc_rate_window_s,
         )
         wxcc = WxccClient(api_http, tokens, settings, budget=budget)
+        journeys = JourneyStore(ddb, resources.journeys_table.name)
+        storage = Storage(s3)
+        # The worker that completes a journey writes its report (shared.reports); the API builds it if that fails.
+        journeys.on_completed = ReportWriter(journeys, storage, resources.results_bucket.name).write
         yield StageContext(
             settings=settings,
             resources=resources,
             dynamodb=ddb,
             tracking=TrackingTable(ddb, resources.tracking_table.name),
-            journeys=JourneyStore(ddb, resources.journeys_table.name),
-            storage=Storage(s3),
+            journeys=journeys,
+            storage=storage,
             wxcc=wxcc,
             captures=CapturesBatcher(wxcc),
             downloader=RecordingDownloader(
