@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
 
 from queues.bootstrap import bootstrap
 from shared.analytics import queries
-from shared.analytics.aggregates import contribution
+from shared.analytics.aggregates import contribution, topics_of
 from shared.analytics.record import CallRecord, QaFlagOut
 from shared.analytics.store import AnalyticsStore, ListFilters
 from shared.audio.conversation import ConversationMetrics
@@ -143,6 +144,10 @@ async def expected_page(settings: Settings, filters: ListFilters, limit: int, cu
 async def test_summary_prints_what_the_queries_answer(settings: Settings, seeded: list[CallRecord]) -> None:
     want = await expected_summary(settings, "queue", ListFilters())
     assert want.source == "aggregates" and want.totals.calls == len(seeded)
+    # The top topics and reasons (read with a projection of `calls` only) are a recount of the records.
+    for ranked, values in ((want.top_topics, topics_of), (want.top_reasons, lambda r: [r.reason_for_call])):
+        counted = Counter(v for r in seeded for v in values(r))
+        assert [(c.value, c.calls) for c in ranked] == sorted(counted.items(), key=lambda vn: (-vn[1], vn[0]))[:10]
     printed = json.loads(await run_ok(settings, "summary", "--from", FROM, "--to", TO, "--group-by", "queue", "--json"))
     assert printed == want.model_dump(mode="json")
 
