@@ -249,6 +249,7 @@ def _pipeline_fields(cfg: ChaosConfig, aws_endpoint: str, sim: SimulatorHandle, 
         "not_ready_max_s": 2,
         "poll_recheck_s": 2,
         "capture_max_age_s": 60,  # every call ended over an hour ago: a recording still missing never comes
+        "capture_min_wait_s": 5,  # ... so fetch may FAIL it after a few captures queries, not the default 10 minutes
         "stage_lease_s": cfg.stage_lease_s,
         "max_receive_count": cfg.max_receive_count,
         "emf_interval_s": 0,
