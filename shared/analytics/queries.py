@@ -216,7 +216,13 @@ async def summary(
         source: Literal["aggregates", "records"] = "records"
     else:
         wanted = dict.fromkeys(["all", dimension, "topic", "reason"])
-        read = await asyncio.gather(*(store.aggregates(org_id, d, from_day, to_day) for d in wanted))
+        # Top topics and reasons need only each item's `calls` (unless the groups are topics).
+        read = await asyncio.gather(
+            *(
+                store.aggregates(org_id, d, from_day, to_day, None if d in ("all", dimension) else ("calls",))
+                for d in wanted
+            )
+        )
         got = dict(zip(wanted, read, strict=True))
         totals_rows, group_rows, topic_rows, reason_rows = got["all"], got[dimension], got["topic"], got["reason"]
         source = "aggregates"

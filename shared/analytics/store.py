@@ -14,6 +14,7 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -126,9 +127,10 @@ class AnalyticsStore:
         return entries
 
     async def aggregates(
-        self, org_id: str, dimension: str, from_day: str, to_day: str
+        self, org_id: str, dimension: str, from_day: str, to_day: str, only: Sequence[str] | None = None
     ) -> list[tuple[str, str, Counters]]:
-        """(day, value, counters) of one dimension's items for the days `from_day`..`to_day` (inclusive)."""
+        """(day, value, counters) of one dimension's items for the days `from_day`..`to_day` (inclusive); with
+        `only`, just those counters (a projection: fewer bytes to send and parse when e.g. only `calls` is needed)."""
         out: list[tuple[str, str, Counters]] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table,
@@ -139,6 +141,9 @@ class AnalyticsStore:
                 ":b": {"S": f"{to_day}#\U0010ffff"},
             },
         }
+        if only is not None:
+            kwargs["ProjectionExpression"] = ", ".join(["sk", *(f"#p{i}" for i in range(len(only)))])
+            kwargs["ExpressionAttributeNames"] = {f"#p{i}": name for i, name in enumerate(only)}
         while True:
             page = await self._ddb.query(**kwargs)
             for item in page.get("Items", []):
