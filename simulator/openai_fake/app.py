@@ -1,5 +1,9 @@
 """The fake's aiohttp app: transcriptions answered from the simulator's scripts, schema-true chat completions,
-fault injection and billing counters at `/api/v1/simulator/openai/*`.
+fault injection and billing counters at `/api/v1/simulator/openai/*`, and `GET /v1/models`.
+
+A chat completion asking for the analyze stage's structured output about a simulated call is answered with that call's
+true analysis (`scenario.py`: reason, topics, resolved, sentiments, QA flags quoting its lines); any other schema is
+filled from the prompt's text (`schema_fill.py`). `Stats.answers` keeps what was answered, per prompt digest.
 
 Billing, as the chaos run counts it (`Stats`): a request is *billed* only when the fake answered it successfully — a
 fault-injected 429/500, a refused upload (4xx) or a request whose client had already gone is not. The last case is a
@@ -45,6 +49,7 @@ from aiohttp import web
 
 from shared.openai_client import CLIENT_HEADER
 from simulator.openai_fake.audio import Code, decode_audio, find_codes
+from simulator.openai_fake.scenario import answer as scenario_answer
 from simulator.openai_fake.schema_fill import fill
 
 if TYPE_CHECKING:
@@ -53,6 +58,9 @@ if TYPE_CHECKING:
 ScriptSource = Callable[[str], Awaitable[dict[str, str] | None]]
 """task id → {utterance code: text}, or None for an unknown call."""
 
+MODELS = ("whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-mini", "gpt-4o")
+"""What `GET /v1/models` lists (the fake answers any model name; these are the usual ones and the defaults)."""
+OWNER = "callpipe-fake"
 CODE_PAUSE_S = 0.1  # the simulator's silence between an utterance's code and its speech
 
 
@@ -119,6 +127,8 @@ class Stats:
     abandoned: Counter[str] = field(default_factory=Counter)  # answered after the client had gone: not billed
     texts_by_task: dict[str, set[str]] = field(default_factory=dict)  # segment texts answered per task
     bills: list[Bill] = field(default_factory=list)  # every billed request, in the order the answers were written
+    answers: dict[str, Any] = field(default_factory=dict)  # prompt digest → the structured answer last billed for it
+    scenario_answers: int = 0  # billed structured answers that were a simulated call's true analysis
 
     def bill_transcription(
         self,
@@ -198,6 +208,7 @@ class Stats:
             "transcriptions_by_task": dict(self.transcriptions_by_task),
             "completions": self.completions,
             "completions_by_task": dict(self.completions_by_task),
+            "scenario_answers": self.scenario_answers,
             "faults": dict(self.faults),
             "abandoned": dict(self.abandoned),
             "duplicates": self.duplicates(),
@@ -407,7 +418,9 @@ def create_app(scripts: ScriptSource) -> web.Application:
         user = next((str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), prompt)
         fmt = body.get("response_format") or {}
         schema = fmt.get("json_schema", {}).get("schema") if fmt.get("type") == "json_schema" else None
-        content = json.dumps(fill(schema, user)) if schema else "OK"
+        truth = scenario_answer(schema, user) if schema else None
+        value = truth if truth is not None else (fill(schema, user) if schema else None)
+        content = json.dumps(value) if schema else "OK"
         prompt_tokens, completion_tokens = max(1, len(prompt) // 4), max(1, len(content) // 4)
         response = web.json_response(
             {
@@ -435,7 +448,15 @@ def create_app(scripts: ScriptSource) -> web.Application:
             stats.abandoned[request.path] += 1
             return response if response.prepared else _error(499, "client closed the connection", "client_closed")
         stats.bill_completion(user, client=client_of(request), answered=answered)
+        if schema:
+            stats.answers[prompt_digest(user)] = value
+            stats.scenario_answers += truth is not None
         return response
+
+    async def models(request: web.Request) -> web.Response:
+        return web.json_response(
+            {"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": OWNER} for m in MODELS]}
+        )
 
     async def set_faults(request: web.Request) -> web.Response:
         wanted = await request.json()
@@ -456,6 +477,7 @@ def create_app(scripts: ScriptSource) -> web.Application:
 
     app.router.add_post("/v1/audio/transcriptions", transcriptions)
     app.router.add_post("/v1/chat/completions", completions)
+    app.router.add_get("/v1/models", models)
     app.router.add_post("/api/v1/simulator/openai/faults", set_faults)
     app.router.add_get("/api/v1/simulator/openai/stats", get_stats)
     app.router.add_post("/api/v1/simulator/openai/reset", reset)

@@ -65,8 +65,8 @@ async def test_the_dev_stack_is_all_green(stack: DevStack) -> None:
     assert line_of(lines, "AWS resources").startswith("✓ AWS resources: ")
     assert line_of(lines, "WXCC token").startswith("✓ WXCC token: refreshed through the token store")
     assert line_of(lines, "WXCC /search").startswith("✓ WXCC /search: ")
-    # The fake may not serve GET /v1/models: an OpenAI-compatible server without it is a warning, not a failure.
-    assert line_of(lines, "OpenAI models").startswith(("✓", "⚠ OpenAI models: http"))
+    # The fake serves GET /v1/models with the configured transcription and analysis models.
+    assert line_of(lines, "OpenAI models").startswith("✓ OpenAI models: ")
     assert lines[-1].startswith("all good")
 
 
