@@ -1,4 +1,8 @@
-"""`callpipe demo`: simulated WXCC calls through the whole pipeline on a local AWS endpoint, in about a minute."""
+"""`callpipe demo`: simulated WXCC calls through the whole pipeline on a local AWS endpoint, in about a minute.
+
+It ends as a user of the product would look at the result: through the API (served in-process for the occasion), the
+analytics summary by queue, the journey's report, and one call's transcript turns.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,22 @@ import json
 import os
 import time
 
+import httpx
+from aiohttp import web
+from rich.console import Console
+
+from api.app import create_app
+from api.config import ApiConfig
 from api.start import JourneyRequest, start_journey
+from cli.analytics import print_summary as print_analytics
 from cli.devstack import dev_stack
 from cli.watch import print_summary, watch
 from queues.claimcheck import ClaimCheck
 from queues.directory import QueueDirectory
 from queues.producer import Producer
+from shared.analytics.queries import Summary, TranscriptOut
 from shared.aws import AwsClients
+from shared.config import Settings
 from shared.journeys import JourneyState, JourneyStatus, JourneyStore
 from shared.resources import DataResources
 from shared.storage import Storage
@@ -46,7 +59,10 @@ async def _run() -> int:
             if status is None or status.journey.state is JourneyState.RUNNING:
                 print(f"demo FAILED: the journey did not finish within {TIMEOUT_S} s")
                 return 1
-            return await _summary(status, journeys, Storage(s3), resources, time.monotonic() - started)
+            code = await _summary(status, journeys, Storage(s3), resources, time.monotonic() - started)
+        if code == 0:
+            await _through_the_api(settings, status.journey.id)
+        return code
 
 
 async def _summary(
@@ -66,6 +82,39 @@ async def _summary(
     ok = status.journey.state is JourneyState.COMPLETED and analysed > 0
     print("\ndemo OK" if ok else "\ndemo FAILED")
     return 0 if ok else 1
+
+
+async def _through_the_api(settings: Settings, journey_id: str) -> None:
+    """What the API answers about the run: analytics by queue, the journey's report, one call's transcript."""
+    runner = web.AppRunner(create_app(settings, ApiConfig(allow_anonymous=True)), access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=30) as api:
+            console = Console(width=120)
+            resp = await api.get("/analytics/summary", params={"group_by": "queue"})
+            resp.raise_for_status()
+            print("\nGET /api/v1/analytics/summary?group_by=queue")
+            print_analytics(console, Summary.model_validate(resp.json()))
+            report = (await api.get(f"/journeys/{journey_id}/report")).json()
+            print(f"\nGET /api/v1/journeys/{journey_id}/report (also ?format=csv|html; in reports/{journey_id}/)")
+            print(
+                f"  discovered {report['discovered']}, analysed {report['analyzed']}, skipped {report['skipped']}, "
+                f"failed {report['failed']}; outcomes {report['outcomes']}"
+            )
+            calls = (await api.get("/calls", params={"limit": 1})).json()
+            if calls.get("items"):
+                task_id = calls["items"][0]["task_id"]
+                resp = await api.get(f"/calls/{task_id}/transcript")
+                resp.raise_for_status()
+                transcript = TranscriptOut.model_validate(resp.json())
+                print(f"\nGET /api/v1/calls/{task_id}/transcript ({transcript.call_seconds:.0f} s)")
+                for turn in transcript.turns:
+                    print(f"  [{turn.start:6.1f}-{turn.end:6.1f}] {turn.speaker:>8}: {turn.text}")
+    finally:
+        await runner.cleanup()
 
 
 def run_demo() -> int:

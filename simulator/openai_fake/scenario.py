@@ -139,7 +139,7 @@ def true_analysis(dialogue: str) -> dict[str, Any] | None:
     if resolved:
         customer = "neutral" if frustrated else ("very_positive" if thanked else "positive")
     else:
-        customer = "very_negative" if frustrated else "negative"
+        customer = "very_negative" if frustrated else ("neutral" if thanked else "negative")
     flags: list[dict[str, str]] = []
     if topic == "account":
         check = next((line for text in VERIFICATION if (line := _said(lines, text)) is not None), None)
