@@ -1,6 +1,6 @@
 # S3 buckets, one per purpose (shared/resources.py names the three the code uses):
 #   {prefix}-recordings  recordings/{org}/{yyyy}/{mm}/{dd}/{task_id}/{recording_id}.wav             SSE-KMS, versioned
-#   {prefix}-results     transcripts/, analyses/, analytics/calls/dt=YYYY-MM-DD/, athena-results/  SSE-KMS, versioned
+#   {prefix}-results     transcripts/, analyses/, analytics/…/dt=YYYY-MM-DD/, reports/, athena-results/  SSE-KMS, versioned
 #   {prefix}-messages    claim-check bodies of queue messages over ~200 KB, short expiry               SSE-KMS
 #   {prefix}-logs        S3 server access logs (s3-access/) and ALB access logs (alb/)                 SSE-S3, versioned
 #   {prefix}-simulator   WXCC simulator data (optional)                                                SSE-KMS
@@ -16,6 +16,7 @@ locals {
       { id = "analyses", prefix = "analyses/", days = var.analyses_retention_days, ia_days = 0 },
       { id = "analytics", prefix = "analytics/", days = var.analytics_retention_days, ia_days = 0 },
       { id = "athena-results", prefix = "athena-results/", days = var.athena_results_retention_days, ia_days = 0 },
+      { id = "reports", prefix = "reports/", days = var.analytics_retention_days, ia_days = 0 },
       # Work in progress (transcribe's per-chunk checkpoints): removed when a step finishes; this sweeps leftovers.
       { id = "work", prefix = "work/", days = 7, ia_days = 0 },
     ]
