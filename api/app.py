@@ -8,6 +8,7 @@ from aiohttp import web
 
 from api.auth import KeyChecker
 from api.config import ApiConfig
+from api.console import install_console
 from api.context import CHECKER, CONFIG, aws_context
 from api.middleware import PUBLIC_ROUTES, auth_middleware, errors_middleware
 from api.openapi import openapi_document
@@ -45,6 +46,7 @@ def create_app(
     app = web.Application(middlewares=[errors_middleware, auth_middleware], client_max_size=config.max_body_bytes)
     routes = app_routes(groups)
     register(app, routes)
+    install_console(app, config, settings)  # the web console: a fallback for unrouted GETs, not a route
     app[CONFIG] = config
     app[CHECKER] = KeyChecker(config.key_hashes, allow_anonymous=config.allow_anonymous)
     app[PUBLIC_ROUTES] = frozenset((r.method, r.path) for r in routes if r.public)

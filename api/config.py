@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+_REPO_CONSOLE_DIST = Path(__file__).resolve().parent.parent / "console" / "dist"
+
+
+def _repo_console_dist() -> Path | None:
+    """The repo's built console (`make console`), when this is a source checkout that has one."""
+    return _REPO_CONSOLE_DIST if (_REPO_CONSOLE_DIST / "index.html").is_file() else None
 
 
 class ApiConfig(BaseSettings):
@@ -43,6 +50,16 @@ class ApiConfig(BaseSettings):
         description="How often a running replay job writes its progress; 5 missed writes show it as INTERRUPTED.",
     )
     replay_job_ttl_s: int = Field(default=7 * 24 * 3600, ge=60, description="How long a replay job's record is kept.")
+    console_dir: Path | None = Field(
+        default_factory=_repo_console_dist,
+        description="The built web console served at `/` (index.html + assets/); default the repo's console/dist "
+        "when built, an empty value turns it off.",
+    )
+
+    @field_validator("console_dir", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("key_hashes")
     @classmethod
