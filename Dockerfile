@@ -1,9 +1,22 @@
 # syntax=docker/dockerfile:1
 # One image for every role; the command picks it:
-#   docker run IMAGE                          -> callpipe api      (HTTP on 8080, GET /health)
+#   docker run IMAGE                          -> callpipe api      (HTTP on 8080, GET /health, the web console at /)
 #   docker run IMAGE worker --stage fetch     -> one stage's queue consumer (poll|fetch|transcribe|analyze)
 #   docker run IMAGE bootstrap                -> create queues/tables/buckets on an emulator
 # Build: docker build -t callpipe:dev .   (for Fargate ARM64: docker buildx build --platform linux/arm64 ...)
+
+# --- console: the web console's static build (index.html + content-hashed assets/), from the lockfile --------------
+FROM node:20-slim AS console
+
+ENV NPM_CONFIG_FUND=false \
+    NPM_CONFIG_AUDIT=false \
+    NPM_CONFIG_UPDATE_NOTIFIER=false
+
+WORKDIR /console
+COPY console/package.json console/package-lock.json ./
+RUN npm ci
+COPY console/ ./
+RUN npm run build && test -f dist/index.html
 
 # --- build: a wheel of the project, installed with its runtime dependencies into a self-contained venv -------------
 FROM python:3.11-slim AS build
@@ -32,12 +45,15 @@ ENV PATH=/opt/callpipe/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     CALLPIPE_LOG_FORMAT=json \
     MALLOC_MMAP_THRESHOLD_=1048576 \
-    MALLOC_ARENA_MAX=2
+    MALLOC_ARENA_MAX=2 \
+    CALLPIPE_API_CONSOLE_DIR=/opt/callpipe/console
 
 RUN groupadd --system --gid 10001 callpipe \
     && useradd --system --uid 10001 --gid callpipe --no-create-home --home-dir /tmp --shell /usr/sbin/nologin callpipe
 
 COPY --from=build /opt/callpipe /opt/callpipe
+# The API serves these files at / (api/console.py); root owns them, the service user only reads them.
+COPY --from=console /console/dist /opt/callpipe/console
 
 USER 10001:10001
 WORKDIR /tmp

@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck pytest test-localstack demo bench infra-check audit clean
+.PHONY: install test lint typecheck pytest test-localstack demo bench infra-check audit clean \
+	console console-check console-build test-console-e2e
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +31,30 @@ test: lint typecheck pytest
 test-localstack: $(STAMP)
 	bash scripts/localstack.sh test
 
+# The web console (console/): npm ci from the lockfile, then type check, lint, unit tests and the build (console/dist,
+# which the API serves at /). `make test-console-e2e`: the build driven in Chromium (OS package) against `callpipe dev`.
+NPM_CI := npm ci --no-audit --no-fund --loglevel=error
+
+console/node_modules/.package-lock.json: console/package-lock.json
+	cd console && $(NPM_CI)
+
+console/e2e/node_modules/.package-lock.json: console/e2e/package-lock.json
+	cd console/e2e && $(NPM_CI)
+
+console-build: console/node_modules/.package-lock.json
+	cd console && npm run build
+
+console-check: console/node_modules/.package-lock.json
+	cd console && npm run typecheck
+	cd console && npm run lint
+	cd console && npm test
+
+console: console-check console-build
+
+test-console-e2e: $(STAMP) console-build console/e2e/node_modules/.package-lock.json
+	bash scripts/chromium.sh
+	cd console/e2e && node --test --test-concurrency=1 --test-timeout=600000
+
 demo: $(STAMP)
 	$(BIN)/callpipe demo
 
@@ -44,4 +69,5 @@ audit: $(STAMP)
 	$(BIN)/python .ci/audit.py --python $(BIN)/python
 
 clean:
-	rm -rf $(VENV) .venv-localstack .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-localstack .mypy_cache .pytest_cache .ruff_cache console/node_modules console/dist \
+		console/e2e/node_modules console/e2e/screenshots

@@ -111,10 +111,9 @@ async def serve_dev(sim_config: SimulatorConfig, *, aws_port: int = 4566, api_po
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    api_config = ApiConfig(allow_anonymous=True)  # CALLPIPE_API_KEY_HASHES, when set, still requires a key
     async with dev_stack(sim_config, aws_port=aws_port) as stack:
-        api = asyncio.create_task(
-            run_api(stack.settings, "127.0.0.1", api_port, api_config=ApiConfig(allow_anonymous=True), stop=stop)
-        )
+        api = asyncio.create_task(run_api(stack.settings, "127.0.0.1", api_port, api_config=api_config, stop=stop))
         api_url = f"http://127.0.0.1:{api_port}"
         async with httpx.AsyncClient() as http:
             while not api.done():
@@ -123,7 +122,10 @@ async def serve_dev(sim_config: SimulatorConfig, *, aws_port: int = 4566, api_po
                         break
                 except httpx.TransportError:
                     await asyncio.sleep(0.1)  # the API is still opening its clients
-        print(f"callpipe dev stack is up: API {api_url} (no key needed), WXCC simulator {stack.sim.base_url},")
+        keys = "an API key from CALLPIPE_API_KEY_HASHES needed" if api_config.key_hashes else "no key needed"
+        print(f"callpipe dev stack is up: API {api_url} ({keys}), WXCC simulator {stack.sim.base_url},")
+        if api_config.console_dir is not None:
+            print(f"Web console: {api_url}/ (served from {api_config.console_dir})")
         print(f"OpenAI fake {stack.openai_base_url}, AWS endpoint {stack.settings.aws_endpoint_url}. In another shell:")
         for key, value in stack.environment().items():
             print(f"  export {key}='{value}'")
