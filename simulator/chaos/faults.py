@@ -77,17 +77,28 @@ class Killer:
                     await asyncio.wait_for(done.wait(), self._gap if killed else 0.2)
 
 
-async def openai_bursts(fake: FakeHandle, every_s: float, size: int, rng: random.Random, done: asyncio.Event) -> None:
-    """Every ~`every_s`: the next `size` OpenAI requests get a 429 (Retry-After 1 s) or a 500."""
+async def openai_bursts(
+    fake: FakeHandle, every_s: float, size: int, rng: random.Random, done: asyncio.Event, *, lasts_s: float = 2.0
+) -> None:
+    """Every ~`every_s`: the next `size` OpenAI requests within `lasts_s` get a 429 (Retry-After 1 s) or a 500. A burst
+    is a moment of trouble, not a count that waits for traffic: unbounded, the bursts of a quiet pipeline's last calls
+    would all land on those calls, every attempt of one, until it is dead-lettered."""
     while not done.is_set():
         with suppress(TimeoutError):
             await asyncio.wait_for(done.wait(), rng.uniform(0.5, 1.5) * every_s)
         if done.is_set():
             return
-        if rng.random() < 0.5:
+        limit = rng.random() < 0.5
+        if limit:
             fake.faults.rate_limit_next += size
         else:
             fake.faults.server_error_next += size
+        with suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), lasts_s)
+        if limit:
+            fake.faults.rate_limit_next = 0
+        else:
+            fake.faults.server_error_next = 0
 
 
 def make_bad(sim: SimulatorHandle, fake: FakeHandle, cfg: ChaosConfig, rng: random.Random) -> dict[str, str]:
