@@ -10,12 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.context import ctx
 from api.errors import ApiError, ErrorBody
 from api.models import DlqDepth
-from api.parsing import json_response, read_json, validate
+from api.parsing import json_response, parse_query, read_json, validate
 from api.replay_jobs import ReplayFilters, ReplayJob, ReplayState
 from api.routing import Route, RouteGroup
 from api.status import dlq_depth
 from queues.claimcheck import ClaimCheck
-from queues.dlq import DEFAULT_MAX_REPLAYS, ReplayCounts, replay, tracking_reopener
+from queues.dlq import DEFAULT_MAX_REPLAYS, ReplayCounts, list_dead_letters, replay, tracking_reopener
 from queues.envelope import Kind
 from shared.journeys import STAGES
 from shared.logging import get_logger
@@ -28,6 +28,35 @@ class DlqDepths(BaseModel):
     """Messages in each stage's dead-letter queue."""
 
     stages: list[DlqDepth]
+
+
+class DeadLetterOut(BaseModel):
+    """One dead-lettered message: which call, why it failed, how long it has waited."""
+
+    message_id: str
+    journey_id: str | None
+    task_id: str | None
+    kind: str | None
+    error_type: str | None
+    error_message: str | None = Field(description="The reason the stage gave when it dead-lettered the message.")
+    receive_count: int
+    age_s: float = Field(description="Seconds since the message entered the dead-letter queue.")
+    replay_count: int
+
+
+class DeadLetterPage(BaseModel):
+    """Up to `limit` messages of a stage's dead-letter queue, read without consuming them."""
+
+    stage: str
+    messages: list[DeadLetterOut]
+
+
+class DeadLetterQuery(BaseModel):
+    """How many dead letters to show."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=20, ge=1, le=100)
 
 
 class DlqReplayRequest(BaseModel):
@@ -104,6 +133,23 @@ async def depths(request: web.Request) -> web.Response:
     return json_response(DlqDepths(stages=[await dlq_depth(c, stage) for stage in STAGES]))
 
 
+async def dead_letters(request: web.Request) -> web.Response:
+    """Up to `limit` messages of a stage's DLQ with their reasons (peeked: made visible again at once). 404 for an
+    unknown stage."""
+    stage = request.match_info["stage"]
+    if stage not in STAGES:
+        raise ApiError(404, "stage_not_found", f"no stage {stage!r}; stages: {', '.join(STAGES)}")
+    query = parse_query(request, DeadLetterQuery)
+    c = ctx(request)
+    letters = await list_dead_letters(c.sqs, await c.directory.urls(Kind(stage)), max_messages=query.limit)
+    letters.sort(key=lambda letter: letter.age_s)
+    page = DeadLetterPage(
+        stage=stage,
+        messages=[DeadLetterOut(**{**letter.__dict__, "age_s": round(letter.age_s, 1)}) for letter in letters],
+    )
+    return json_response(page)
+
+
 async def replay_stage(request: web.Request) -> web.Response:
     """Start a job that moves matching messages of a stage's DLQ back to its queue (a dry run only counts them);
     202 at once with the job and its Location, whatever the DLQ's size. 404 for an unknown stage."""
@@ -165,6 +211,17 @@ GROUP = RouteGroup(
     [
         Route(
             "GET", "/dlq", depths, "listDlqDepths", "Depth of each stage's dead-letter queue", "dlq", {200: DlqDepths}
+        ),
+        Route(
+            "GET",
+            "/dlq/{stage}/messages",
+            dead_letters,
+            "listDeadLetters",
+            "A stage's dead-lettered messages with their reasons, newest first (read without consuming them)",
+            "dlq",
+            {200: DeadLetterPage, 404: ErrorBody, 422: ErrorBody},
+            query=DeadLetterQuery,
+            notes={404: "No such stage", 422: "`limit` is not an integer from 1 to 100, or an unknown parameter"},
         ),
         Route(
             "POST",

@@ -62,6 +62,22 @@ async def test_get_dlq_reports_the_depth_of_every_stage(api: Client, booted: Set
     assert {s["stage"]: s["messages"] for s in body["stages"]} == {"poll": 0, "fetch": 2, "transcribe": 0, "analyze": 1}
 
 
+async def test_get_dead_letters_lists_a_stages_messages_with_their_reasons_without_consuming_them(
+    api: Client, booted: Settings
+) -> None:
+    await _dead_letter(booted, Kind.TRANSCRIBE, "j-1", "t1")
+    await _dead_letter(booted, Kind.TRANSCRIBE, "j-2", "t2", error_type="PoisonMessage")
+    resp = await api.get("/api/v1/dlq/transcribe/messages?limit=10", headers=AUTH)
+    assert resp.status == 200, await resp.text()
+    body = await resp.json()
+    assert body["stage"] == "transcribe"
+    got = {(m["journey_id"], m["task_id"], m["error_type"], m["error_message"]) for m in body["messages"]}
+    assert got == {("j-1", "t1", "Permanent", "broken"), ("j-2", "t2", "PoisonMessage", "broken")}
+    assert await _depths(booted, Kind.TRANSCRIBE) == (0, 2), "peeked, not consumed"
+    assert (await api.get("/api/v1/dlq/nope/messages", headers=AUTH)).status == 404
+    assert (await api.get("/api/v1/dlq/fetch/messages?limit=0", headers=AUTH)).status == 422
+
+
 async def _finished(api: Client, resp: Any) -> dict[str, Any]:
     """The job a 202 started, once it is no longer RUNNING."""
     assert resp.status == 202, await resp.text()
