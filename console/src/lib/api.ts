@@ -30,6 +30,8 @@ export type JourneyCreate =
   | Schemas['TasksJourneyCreate']
   | Schemas['ReprocessJourneyCreate'];
 export type DlqDepths = Out<'DlqDepths'>;
+export type DeadLetterPage = Out<'DeadLetterPage'>;
+export type DeadLetter = Out<'DeadLetterOut'>;
 export type ReplayRequest = Schemas['DlqReplayRequest'];
 export type ReplayJob = Out<'ReplayJobOut'>;
 export type GroupBy = NonNullable<Schemas['AnalyticsSummaryQuery']['group_by']>;
@@ -175,6 +177,8 @@ export const api = {
     return response.blob();
   },
   dlq: (signal?: AbortSignal) => json<DlqDepths>('dlq', { signal }),
+  deadLetters: (stage: string, limit: number, signal?: AbortSignal) =>
+    json<DeadLetterPage>(`dlq/${encodeURIComponent(stage)}/messages`, { query: { limit }, signal }),
   async replay(stage: string, body: ReplayRequest): Promise<ReplayStarted> {
     const response = await send(`dlq/${encodeURIComponent(stage)}/replay`, { method: 'POST', body });
     const job = (await response.json()) as ReplayJob;

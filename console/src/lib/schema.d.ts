@@ -275,6 +275,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/dlq/{stage}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A stage's dead-lettered messages with their reasons, newest first (read without consuming them)
+         * @description Up to `limit` messages of a stage's DLQ with their reasons (peeked: made visible again at once). 404 for an
+         *         unknown stage.
+         */
+        get: operations["listDeadLetters"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/dlq/{stage}/replay": {
         parameters: {
             query?: never;
@@ -708,6 +729,57 @@ export interface components {
             value: string;
             /** Calls */
             calls: number;
+        };
+        /**
+         * DeadLetterOut
+         * @description One dead-lettered message: which call, why it failed, how long it has waited.
+         */
+        DeadLetterOut: {
+            /** Message Id */
+            message_id: string;
+            /** Journey Id */
+            journey_id: string | null;
+            /** Task Id */
+            task_id: string | null;
+            /** Kind */
+            kind: string | null;
+            /** Error Type */
+            error_type: string | null;
+            /**
+             * Error Message
+             * @description The reason the stage gave when it dead-lettered the message.
+             */
+            error_message: string | null;
+            /** Receive Count */
+            receive_count: number;
+            /**
+             * Age S
+             * @description Seconds since the message entered the dead-letter queue.
+             */
+            age_s: number;
+            /** Replay Count */
+            replay_count: number;
+        };
+        /**
+         * DeadLetterPage
+         * @description Up to `limit` messages of a stage's dead-letter queue, read without consuming them.
+         */
+        DeadLetterPage: {
+            /** Stage */
+            stage: string;
+            /** Messages */
+            messages: components["schemas"]["DeadLetterOut"][];
+        };
+        /**
+         * DeadLetterQuery
+         * @description How many dead letters to show.
+         */
+        DeadLetterQuery: {
+            /**
+             * Limit
+             * @default 20
+             */
+            limit?: number;
         };
         /**
          * DlqDepth
@@ -2246,6 +2318,66 @@ export interface operations {
             };
             /** @description Missing or invalid API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listDeadLetters: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                stage: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterPage"];
+                };
+            };
+            /** @description Malformed request (not JSON, or a request line or header the HTTP parser refuses) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such stage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `limit` is not an integer from 1 to 100, or an unknown parameter */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -9,6 +9,18 @@ export function useDlq() {
   return useQuery({ queryKey: ['dlq'], queryFn: ({ signal }) => api.dlq(signal), staleTime: 0 });
 }
 
+export const DEAD_LETTERS_SHOWN = 20;
+
+/** The newest dead letters of one stage, with their reasons (peeked by the API, not consumed). */
+export function useDeadLetters(stage: string) {
+  return useQuery({
+    queryKey: ['dlq', stage, 'messages'],
+    queryFn: ({ signal }) => api.deadLetters(stage, DEAD_LETTERS_SHOWN, signal),
+    enabled: !!stage,
+    staleTime: 0,
+  });
+}
+
 export function useStartReplay() {
   return useMutation({
     mutationFn: ({ stage, body }: { stage: string; body: ReplayRequest }) => api.replay(stage, body),

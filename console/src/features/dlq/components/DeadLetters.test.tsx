@@ -41,6 +41,24 @@ describe('dead letters', () => {
           ],
         },
       },
+      '/api/v1/dlq/fetch/messages': {
+        body: {
+          stage: 'fetch',
+          messages: [
+            {
+              message_id: 'm-1',
+              journey_id: 'j-1',
+              task_id: 't-1',
+              kind: 'fetch',
+              error_type: 'Permanent',
+              error_message: 'no recording available 172800 s after the call ended',
+              receive_count: 1,
+              age_s: 120,
+              replay_count: 0,
+            },
+          ],
+        },
+      },
       '/api/v1/dlq/fetch/replay': (url) => {
         posted.push(url.pathname);
         const dry = posted.length === 1;
@@ -60,6 +78,9 @@ describe('dead letters', () => {
     expect(await screen.findByRole('heading', { name: 'Dead letters' })).toBeInTheDocument();
     expect(await screen.findByRole('row', { name: /Fetch 2/ })).toBeInTheDocument();
     expect(screen.getByLabelText('Stage')).toHaveValue('fetch');
+    expect(
+      await screen.findByRole('row', { name: /t-1 j-1 Permanent no recording available 172800 s after the call ended 2 min/ }),
+    ).toBeInTheDocument();
 
     const replay = screen.getByRole('button', { name: 'Replay' });
     expect(replay).toBeDisabled();

@@ -8,7 +8,7 @@ import { Empty, ErrorAlert, Loading } from '../../../components/States';
 import type { ReplayJob, ReplayRequest } from '../../../lib/api';
 import { formatDateTime, formatInt, humanize } from '../../../lib/format';
 import { StateBadge } from '../../journeys/components/JourneyState';
-import { useDlq, useReplayJob, useStartReplay } from '../api/dlq';
+import { useDeadLetters, useDlq, useReplayJob, useStartReplay } from '../api/dlq';
 
 interface Started {
   location: string;
@@ -55,6 +55,53 @@ function JobResult({ job }: { job: ReplayJob }) {
       {job.error ? <ErrorAlert error={new Error(job.error)} /> : null}
     </div>
   );
+}
+
+function StageMessages({ stage }: { stage: string }) {
+  const letters = useDeadLetters(stage);
+  const messages = letters.data?.messages ?? [];
+  return (
+    <Section title={`${humanize(stage || 'stage')} messages`}>
+      {letters.isPending && stage ? <Loading /> : null}
+      {letters.isError ? <ErrorAlert error={letters.error} /> : null}
+      {letters.data && messages.length === 0 ? <Empty>No dead letters in this stage.</Empty> : null}
+      {messages.length > 0 ? (
+        <div className="table-wrap">
+          <table className="table">
+            <caption className="sr-only">Dead letters of the {stage} stage, newest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">Call</th>
+                <th scope="col">Journey</th>
+                <th scope="col">Error type</th>
+                <th scope="col">Reason</th>
+                <th scope="col" className="num">Waiting</th>
+              </tr>
+            </thead>
+            <tbody>
+              {messages.map((m) => (
+                <tr key={m.message_id}>
+                  <td>{m.task_id ? <Link to={`/calls/${encodeURIComponent(m.task_id)}`}>{m.task_id}</Link> : '—'}</td>
+                  <td>
+                    {m.journey_id ? <Link to={`/journeys/${encodeURIComponent(m.journey_id)}`}>{m.journey_id}</Link> : '—'}
+                  </td>
+                  <td>{m.error_type ?? '—'}</td>
+                  <td>{m.error_message ?? '—'}</td>
+                  <td className="num">{formatAge(m.age_s)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </Section>
+  );
+}
+
+function formatAge(seconds: number): string {
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  return `${Math.round(seconds / 3600)} h`;
 }
 
 export function DeadLetters() {
@@ -129,10 +176,6 @@ export function DeadLetters() {
                 </tbody>
               </table>
             </div>
-            <p className="muted small">
-              The reasons of failed calls are on each <Link to="/journeys">journey</Link>&apos;s page;{' '}
-              <code>callpipe dlq list STAGE</code> shows each message&apos;s error.
-            </p>
           </Section>
           <Section title="Replay">
             <form className="stack" aria-label="Replay" onSubmit={submit} noValidate>
@@ -184,6 +227,7 @@ export function DeadLetters() {
           </Section>
         </div>
       ) : null}
+      {dlq.data ? <StageMessages stage={chosen} /> : null}
     </>
   );
 }
