@@ -11,4 +11,4 @@ if [ ! -x "$CHROMIUM" ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null
 fi
-"$CHROMIUM" --version
+"$CHROMIUM" --version 2>/dev/null
