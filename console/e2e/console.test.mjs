@@ -216,8 +216,11 @@ describe('web console', { concurrency: 1 }, () => {
 
   test('dead letters: a dry run counts the message, the replay moves it back', async () => {
     deadLetter(stack, { stage: 'fetch', task: 'task-e2e-dead' });
-    const { body: before } = await stack.api('/api/v1/dlq');
-    assert.equal(before.stages.find((s) => s.stage === 'fetch').messages, 1, 'the dead letter is in the fetch DLQ');
+    // the API reads a DLQ's depth at most every 5 s (api/status.py): wait until it counts the new dead letter
+    await waitFor(
+      async () => (await stack.api('/api/v1/dlq')).body.stages.find((s) => s.stage === 'fetch').messages === 1,
+      { what: 'the API to count the dead letter in the fetch DLQ', timeoutMs: 20_000 },
+    );
     await page.getByRole('link', { name: 'Dead letters', exact: true }).click();
     await page.getByRole('heading', { name: 'Dead letters', exact: true }).waitFor();
     await settled(page);
