@@ -194,6 +194,9 @@ describe('web console', { concurrency: 1 }, () => {
     await page.getByText(journeyFromApi.journey.id).first().waitFor();
     await checkPage('journeys');
     const form = page.getByRole('form', { name: 'Start a journey' });
+    // the simulator's calls ended over the last 24 hours (the browser's time zone is UTC: local time is UTC)
+    const from = new Date(Date.now() - 23 * HOUR_MS).toISOString().slice(0, 16);
+    await form.getByLabel('From', { exact: true }).fill(from);
     await form.getByRole('button', { name: 'Start' }).click();
     await page.waitForURL(/\/journeys\/j-[0-9a-f]+$/);
     const id = decodeURIComponent(page.url().split('/').pop());
@@ -202,6 +205,9 @@ describe('web console', { concurrency: 1 }, () => {
     await page.getByText('COMPLETED', { exact: true }).first().waitFor({ timeout: 180_000 });
     const { body } = await stack.api(`/api/v1/journeys/${id}`);
     assert.equal(body.journey.state, 'COMPLETED');
+    assert.ok(body.discovered > 0, `the journey found the simulator's calls: ${JSON.stringify(body.stages)}`);
+    const found = page.getByText('Calls found', { exact: true }).locator('..');
+    await waitForText(found, new RegExp(`\\b${body.discovered}\\b`), `"Calls found ${body.discovered}" on the page`);
     const report = (format) =>
       page
         .getByRole('button', { name: format, exact: true })
