@@ -33,13 +33,13 @@ async def test_a_large_window_is_split_and_each_call_is_found_once(settings: Set
 async def test_a_window_of_more_than_99_parts_is_split_in_two_levels_and_each_call_is_found_once(
     settings: Settings,
 ) -> None:
-    """DynamoDB takes at most 100 items per transaction: 150 one-minute parts become 75 two-minute ones, split again."""
+    """DynamoDB takes at most 100 items per transaction: 100 one-minute parts become 50 two-minute ones, split again."""
     config = SimulatorConfig(
         calls=6, seed=5, window_hours=2, duration_scale=0.05, availability_delay_s=0, capture_pending_fraction=0
     )
     async with running_stack(settings, config, poll_max_window_s=60) as stack:
         now = stack.sim.state.clock.now_ms()
-        start = now - 150 * 60 * 1000
+        start = now - 100 * 60 * 1000
         calls = stack.sim.state.ended_between(start, now)
         journey = await stack.start(start, now)
         status = await stack.finished(journey, timeout=240)
@@ -47,9 +47,9 @@ async def test_a_window_of_more_than_99_parts_is_split_in_two_levels_and_each_ca
         windows = await _poll_windows(stack.journeys, journey.id)
     assert status.discovered == len(calls)
     assert status.terminal == status.discovered
-    assert searches >= 150, "every one-minute window is searched"
+    assert searches >= 100, "every one-minute window is searched"
     spans = sorted((int(b) - int(a)) // 60_000 for a, b in (w.split("-") for w in windows))
-    assert spans.count(1) == 150 and spans.count(2) == 75, "75 two-minute children, each split into 2 one-minute ones"
+    assert spans.count(1) == 100 and spans.count(2) == 50, "50 two-minute children, each split into 2 one-minute ones"
 
 
 async def _poll_windows(journeys: JourneyStore, journey_id: str) -> list[str]:
