@@ -1,7 +1,8 @@
 """`callpipe demo`: simulated WXCC calls through the whole pipeline on a local AWS endpoint, in about a minute.
 
 It ends as a user of the product would look at the result: through the API (served in-process for the occasion), the
-analytics summary by queue, the journey's report, and one call's transcript turns.
+analytics summary by queue, the journey's report, and one call's transcript turns. On a terminal it then keeps the
+stack, the API and the web console running at a printed URL until Ctrl-C; in CI or without a terminal it exits.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
+import sys
 import time
 
 import httpx
@@ -33,6 +36,7 @@ from shared.storage import Storage
 from simulator.wxcc.config import SimulatorConfig
 
 CALLS = 24
+DEMO_API_PORT = 8080
 TIMEOUT_S = 240
 
 
@@ -61,8 +65,32 @@ async def _run() -> int:
                 return 1
             code = await _summary(status, journeys, Storage(s3), resources, time.monotonic() - started)
         if code == 0:
-            await _through_the_api(settings, status.journey.id)
+            await _through_the_api(settings, status.journey.id, linger=_interactive())
         return code
+
+
+def _interactive() -> bool:
+    """On a terminal (and not in CI) the demo keeps its stack and console up until Ctrl-C; otherwise it exits."""
+    return sys.stdout.isatty() and sys.stdin.isatty() and os.environ.get("CI", "").lower() not in ("1", "true", "yes")
+
+
+async def _until_interrupted(url: str, config: ApiConfig) -> None:
+    """Keep the stack and the API (with the console, when built) running until Ctrl-C."""
+    index = config.console_dir / "index.html" if config.console_dir is not None else None
+    if index is not None and index.is_file():
+        print(f"\nWeb console on the demo's data: {url}/  (sign in with any key: the demo API needs none)")
+    else:
+        print(f"\nThe API keeps running at {url}/api/v1 (build the web console with `make console` to browse it)")
+    print("Ctrl-C stops the demo.")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
 
 
 async def _summary(
@@ -84,13 +112,19 @@ async def _summary(
     return 0 if ok else 1
 
 
-async def _through_the_api(settings: Settings, journey_id: str) -> None:
-    """What the API answers about the run: analytics by queue, the journey's report, one call's transcript."""
-    runner = web.AppRunner(create_app(settings, ApiConfig(allow_anonymous=True)), access_log=None)
+async def _through_the_api(settings: Settings, journey_id: str, *, linger: bool = False) -> None:
+    """What the API answers about the run: analytics by queue, the journey's report, one call's transcript; with
+    `linger`, the API (and the console) then stays up until Ctrl-C."""
+    config = ApiConfig(allow_anonymous=True)
+    runner = web.AppRunner(create_app(settings, config), access_log=None)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
+        site = web.TCPSite(runner, "127.0.0.1", DEMO_API_PORT if linger else 0)
+        try:
+            await site.start()
+        except OSError:  # the usual port is taken: any free one
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=30) as api:
             console = Console(width=120)
@@ -113,6 +147,8 @@ async def _through_the_api(settings: Settings, journey_id: str) -> None:
                 print(f"\nGET /api/v1/calls/{task_id}/transcript ({transcript.call_seconds:.0f} s)")
                 for turn in transcript.turns:
                     print(f"  [{turn.start:6.1f}-{turn.end:6.1f}] {turn.speaker:>8}: {turn.text}")
+        if linger:
+            await _until_interrupted(f"http://127.0.0.1:{port}", config)
     finally:
         await runner.cleanup()
 
