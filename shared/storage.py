@@ -137,6 +137,13 @@ class Storage:
         async with obj["Body"] as body:
             return json.loads(await body.read())
 
+    async def get_json_if_exists(self, bucket: str, key: str) -> Any | None:
+        """Read a JSON document; None when there is no object at `key`."""
+        try:
+            return await self.get_json(bucket, key)
+        except self._s3.exceptions.NoSuchKey:
+            return None
+
     async def keys(self, bucket: str, prefix: str) -> list[str]:
         """Every key under `prefix`."""
         found: list[str] = []

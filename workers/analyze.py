@@ -49,25 +49,29 @@ def make_analyze_handler(ctx: StageContext, analyzer: Analyzer) -> Handler:
             )
             if not transcript.segments:
                 raise Permanent("the transcript is empty: no speech was found in the recording")
-            result = await analyzer.analyse(transcript.as_dialogue())
             key = analysis_key(ref.org_id, ended_ms, ref.task_id, version)
-            document = {
-                "task_id": ref.task_id,
-                "org_id": ref.org_id,
-                "pipeline_version": version,
-                "prompt_version": PROMPT_VERSION,
-                "model": analyzer.model,
-                "tokens": {"prompt": result.prompt_tokens, "completion": result.completion_tokens},
-                "analysis": result.analysis.model_dump(),
-            }
-            await ctx.storage.put_json(ctx.resources.results_bucket.name, key, document)
+            document = await _stored_analysis(ctx, key, version, analyzer.model)
+            if document is None:
+                result = await analyzer.analyse(transcript.as_dialogue())
+                document = {
+                    "task_id": ref.task_id,
+                    "org_id": ref.org_id,
+                    "pipeline_version": version,
+                    "prompt_version": PROMPT_VERSION,
+                    "model": analyzer.model,
+                    "tokens": {"prompt": result.prompt_tokens, "completion": result.completion_tokens},
+                    "analysis": result.analysis.model_dump(),
+                }
+                # The save point: a delivery that dies after this line and before the row moves is retried, and the
+                # retry reuses this answer instead of paying for it again.
+                await ctx.storage.put_json(ctx.resources.results_bucket.name, key, document)
             await ctx.storage.put_json(
                 ctx.resources.results_bucket.name,
                 analytics_key(ended_ms, ref.task_id, version),
                 _analytics_line(ref.task_id, ref.org_id, envelope.journey_id, row.facts, transcript, document),
                 lines=True,
             )
-            tokens = result.prompt_tokens + result.completion_tokens
+            tokens = int(document["tokens"]["prompt"]) + int(document["tokens"]["completion"])
             record = build_record(
                 ctx.settings,
                 org_id=ref.org_id,
@@ -106,6 +110,19 @@ def make_analyze_handler(ctx: StageContext, analyzer: Analyzer) -> Handler:
         return ()
 
     return handle
+
+
+async def _stored_analysis(ctx: StageContext, key: str, version: int, model: str) -> dict[str, Any] | None:
+    """The analysis an earlier delivery of this step stored before it died, if it was made by the same prompt, model
+    and pipeline version (a reprocess has a new version, hence a new key: it never reuses an older analysis)."""
+    stored = await ctx.storage.get_json_if_exists(ctx.resources.results_bucket.name, key)
+    if not isinstance(stored, dict):
+        return None
+    same = (stored.get("pipeline_version"), stored.get("prompt_version"), stored.get("model"))
+    if same != (version, PROMPT_VERSION, model) or not isinstance(stored.get("analysis"), dict):
+        return None
+    log.info("analysis_reused", key=key)
+    return stored
 
 
 def _analytics_line(
