@@ -25,7 +25,8 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest -q
 
-test: lint typecheck pytest
+# The console's type check, lint and unit tests are quick: part of `make test`; its browser e2e has its own target.
+test: lint typecheck console-check pytest
 
 # The queues/ integration tests against LocalStack's SQS and S3 (host mode, no Docker), DynamoDB from moto.
 test-localstack: $(STAMP)
