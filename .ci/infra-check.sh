@@ -189,6 +189,13 @@ queue = sqs.get_queue_url(QueueName=f"{prefix}-fetch")["QueueUrl"]
 dlq = sqs.get_queue_url(QueueName=f"{prefix}-fetch-dlq")["QueueUrl"]
 sqs.send_message(QueueUrl=queue, MessageBody="not an envelope")
 env = {**os.environ, "CALLPIPE_NAME_PREFIX": prefix, "CALLPIPE_CONSUMER_WAIT_TIME_S": "1", "CALLPIPE_METRICS_PORT": "0"}
+# What a fetch worker needs to start (its startup check refuses otherwise); the poison message never reaches WXCC.
+env.update(
+    CALLPIPE_WXCC_ORG_ID="f4b1c2d3-0000-4a5b-9c8d-111122223333",
+    CALLPIPE_WXCC_CLIENT_ID="infra-check",
+    CALLPIPE_WXCC_CLIENT_SECRET="infra-check-secret",
+    CALLPIPE_WXCC_APPLICATION_ID="infra-check-app",
+)
 worker = subprocess.Popen([os.path.join(os.environ["VENV_BIN"], "callpipe"), "worker", "--stage", "fetch"], env=env)
 try:
     deadline = time.time() + 60
