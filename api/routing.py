@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 from aiohttp import web
 from pydantic import BaseModel
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Scope(StrEnum):
+    """What an API key may do: `read` ⊂ `operate` ⊂ `admin` (each scope implies the ones before it)."""
+
+    READ = "read"  # journeys, calls, transcripts, analytics, reports
+    OPERATE = "operate"  # start/cancel journeys, DLQ replay, simulator controls in dev
+    ADMIN = "admin"  # license activation, erasure, resume held calls
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,7 @@ class Route:
     response_headers: dict[int, dict[str, str]] = field(default_factory=dict)  # status → header name → description
     media_types: dict[int, tuple[str, ...]] = field(default_factory=dict)  # status → non-JSON content types (text)
     public: bool = False  # served without an API key
+    scope: Scope | None = None  # the scope a key needs; every non-public route declares one (a test enforces it)
 
 
 @dataclass(frozen=True)
