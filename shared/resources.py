@@ -89,6 +89,12 @@ class DataResources:
         """Claim-check bodies of queue messages too large for SQS."""
         return BucketSpec("messages", f"{self.prefix}-messages")
 
+    # access control (issue 20): the audit trail's bucket
+    @property
+    def logs_bucket(self) -> BucketSpec:
+        """Audit events (`audit/dt=…`, `shared.audit`); in AWS also S3 and ALB access logs (Terraform's `logs`)."""
+        return BucketSpec("logs", f"{self.prefix}-logs")
+
     def tables(self) -> tuple[TableSpec, ...]:
         return (
             self.tracking_table,
@@ -99,4 +105,4 @@ class DataResources:
         )
 
     def buckets(self) -> tuple[BucketSpec, ...]:
-        return (self.recordings_bucket, self.results_bucket, self.messages_bucket)
+        return (self.recordings_bucket, self.results_bucket, self.messages_bucket, self.logs_bucket)
