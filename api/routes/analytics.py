@@ -9,7 +9,7 @@ from api.errors import ErrorBody
 from api.models import AnalyticsSummaryQuery
 from api.parsing import json_response, parse_query
 from api.routes.calls import analytics_store, org_of
-from api.routing import Route, RouteGroup
+from api.routing import Route, RouteGroup, Scope
 from shared.analytics import queries
 from shared.analytics.queries import Summary
 from shared.analytics.store import ListFilters
@@ -39,6 +39,7 @@ GROUP = RouteGroup(
             "analytics",
             {200: Summary, 422: ErrorBody},
             query=AnalyticsSummaryQuery,
+            scope=Scope.READ,
         )
     ],
 )

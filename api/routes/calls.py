@@ -13,7 +13,7 @@ from api.context import ApiContext, ctx
 from api.errors import ApiError, ErrorBody
 from api.models import CallListQuery, CallOut, CallQuery, S3Object
 from api.parsing import json_response, parse_query
-from api.routing import Route, RouteGroup
+from api.routing import Route, RouteGroup, Scope
 from shared.analytics import queries
 from shared.analytics.queries import CallPage, RecordingLinks, TranscriptOut
 from shared.analytics.store import AnalyticsStore, BadCursor, ListFilters
@@ -117,6 +117,7 @@ GROUP = RouteGroup(
             "calls",
             {200: CallPage, 422: ErrorBody},
             query=CallListQuery,
+            scope=Scope.READ,
         ),
         Route(
             "GET",
@@ -127,6 +128,7 @@ GROUP = RouteGroup(
             "calls",
             {200: TranscriptOut, 404: ErrorBody, 422: ErrorBody},
             query=CallQuery,
+            scope=Scope.READ,
         ),
         Route(
             "GET",
@@ -137,6 +139,7 @@ GROUP = RouteGroup(
             "calls",
             {200: RecordingLinks, 404: ErrorBody, 422: ErrorBody},
             query=CallQuery,
+            scope=Scope.READ,
         ),
         Route(
             "GET",
@@ -147,6 +150,7 @@ GROUP = RouteGroup(
             "calls",
             {200: CallOut, 404: ErrorBody, 422: ErrorBody},
             query=CallQuery,
+            scope=Scope.READ,
         ),
     ],
 )

@@ -12,7 +12,7 @@ from api.errors import ApiError, ErrorBody
 from api.models import DlqDepth
 from api.parsing import json_response, parse_query, read_json, validate
 from api.replay_jobs import ReplayFilters, ReplayJob, ReplayState
-from api.routing import Route, RouteGroup
+from api.routing import Route, RouteGroup, Scope
 from api.status import dlq_depth
 from queues.claimcheck import ClaimCheck
 from queues.dlq import DEFAULT_MAX_REPLAYS, ReplayCounts, list_dead_letters, replay, tracking_reopener
@@ -210,7 +210,14 @@ GROUP = RouteGroup(
     PREFIX,
     [
         Route(
-            "GET", "/dlq", depths, "listDlqDepths", "Depth of each stage's dead-letter queue", "dlq", {200: DlqDepths}
+            "GET",
+            "/dlq",
+            depths,
+            "listDlqDepths",
+            "Depth of each stage's dead-letter queue",
+            "dlq",
+            {200: DlqDepths},
+            scope=Scope.READ,
         ),
         Route(
             "GET",
@@ -222,6 +229,7 @@ GROUP = RouteGroup(
             {200: DeadLetterPage, 404: ErrorBody, 422: ErrorBody},
             query=DeadLetterQuery,
             notes={404: "No such stage", 422: "`limit` is not an integer from 1 to 100, or an unknown parameter"},
+            scope=Scope.READ,
         ),
         Route(
             "POST",
@@ -244,6 +252,7 @@ GROUP = RouteGroup(
                 202: {"Location": "The replay job's URL"},
                 429: {"Retry-After": "Seconds to wait before asking again"},
             },
+            scope=Scope.OPERATE,
         ),
         Route(
             "GET",
@@ -253,6 +262,7 @@ GROUP = RouteGroup(
             "A replay job's progress",
             "dlq",
             {200: ReplayJobOut, 404: ErrorBody},
+            scope=Scope.READ,
         ),
     ],
 )

@@ -13,7 +13,7 @@ from api.listing import list_journeys
 from api.models import JourneyCreate, JourneyListQuery, JourneyOut, JourneyPage, JourneyStatusOut
 from api.parsing import json_response, parse_query, read_json, validate
 from api.ratelimit import key_identity
-from api.routing import Route, RouteGroup
+from api.routing import Route, RouteGroup, Scope
 from api.status import journey_status
 from shared.journeys import JourneyState
 from shared.logging import get_logger
@@ -118,6 +118,7 @@ GROUP = RouteGroup(
                 202: {"Location": "The journey's URL"},
                 429: {"Retry-After": "Seconds until the next minute's creations are allowed"},
             },
+            scope=Scope.OPERATE,
         ),
         Route(
             "GET",
@@ -129,6 +130,7 @@ GROUP = RouteGroup(
             {200: JourneyPage, 422: ErrorBody},
             query=JourneyListQuery,
             notes=_LIST_NOTES,
+            scope=Scope.READ,
         ),
         Route(
             "GET",
@@ -138,6 +140,7 @@ GROUP = RouteGroup(
             "A journey's progress",
             "journeys",
             {200: JourneyStatusOut, 404: ErrorBody},
+            scope=Scope.READ,
         ),
         Route(
             "POST",
@@ -147,6 +150,7 @@ GROUP = RouteGroup(
             "Cancel a journey",
             "journeys",
             {200: JourneyOut, 404: ErrorBody, 409: ErrorBody},
+            scope=Scope.OPERATE,
         ),
     ],
 )

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from api.context import ApiContext, ctx
 from api.errors import ApiError, ErrorBody
 from api.parsing import parse_query
-from api.routing import Route, RouteGroup
+from api.routing import Route, RouteGroup, Scope
 from shared.journeys import JourneyState
 from shared.logging import get_logger
 from shared.reports import CHUNK, FORMATS, ReportSummary, build_report, render_html, report_key, summary_json
@@ -108,6 +108,7 @@ GROUP = RouteGroup(
             },
             response_headers={200: {SOURCE_HEADER: "`stored` (written when the journey completed) or `built` (now)"}},
             media_types={200: ("text/csv", "text/html")},
+            scope=Scope.READ,
         )
     ],
 )
