@@ -182,6 +182,15 @@ class Settings(BaseSettings):
     not_ready_max_s: float = Field(default=3600.0, gt=0)
     claim_check_threshold_bytes: int = Field(default=200_000, ge=1, le=256 * 1024)
 
+    # --- license (issue 14) ----------------------------------------------------------------------------------
+    license_public_key: str | None = Field(
+        default=None,
+        description="The vendor's Ed25519 public key (`ed25519:<base64>` or PEM) license keys are verified with.",
+    )
+    license_evaluation_calls_per_month: int = Field(
+        default=500, ge=0, description="Analysed calls per month of the built-in evaluation license (no key)."
+    )
+
     @field_validator(*_URL_FIELDS, mode="before")
     @classmethod
     def _optional_url(cls, value: Any) -> Any:

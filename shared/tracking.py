@@ -72,6 +72,7 @@ class CallStatus(StrEnum):
     ANALYZED = "ANALYZED"
     FAILED = "FAILED"
     SKIPPED = "SKIPPED"
+    HELD = "HELD"  # license (issue 14): held back by the license (reason in held_reason), resumed later
 
     @property
     def rank(self) -> int:
@@ -85,6 +86,7 @@ _RANK = {
     CallStatus.ANALYZED: 3,
     CallStatus.FAILED: 9,
     CallStatus.SKIPPED: 9,
+    CallStatus.HELD: 8,  # license: past every working status, so a stale message for a held call does nothing
 }
 
 
