@@ -27,6 +27,7 @@ class Transcript(BaseModel):
     call_seconds: float = 0.0
     billed_seconds: float = 0.0
     conversation: ConversationMetrics | None = None  # talk, silence, overtalk, turns (absent in older transcripts)
+    redactions: dict[str, int] = Field(default_factory=dict)  # PCI/PII placeholders per kind (`shared.privacy`)
 
     def as_dialogue(self) -> str:
         """The transcript as `[mm:ss] speaker: text` lines, for the analysis prompt."""

@@ -19,6 +19,7 @@ from shared.errors import Permanent
 from shared.logging import get_logger
 from shared.metrics import stage_metrics
 from shared.openai_client import ChunkText, Transcriber
+from shared.privacy.transcript import redact_transcript
 from shared.storage import checkpoint_prefix, transcript_key
 from shared.tracking import CallStatus
 from shared.transcripts import Segment, Transcript
@@ -68,6 +69,8 @@ def make_transcribe_handler(ctx: StageContext, transcriber: Transcriber, prepare
             transcript, checkpoints = await _transcribe(
                 ctx, transcriber, preparer, options, ref.org_id, ref.task_id, row.recording_keys
             )
+            # privacy: secrets are redacted before the transcript is stored or sent to the model (shared.privacy)
+            transcript, _redacted_spans = redact_transcript(transcript)
             key = transcript_key(ref.org_id, row.facts.get("ended_ms"), ref.task_id)
             await ctx.storage.put_json(ctx.resources.results_bucket.name, key, transcript.model_dump())
             billed = round(transcript.billed_seconds, 3)
@@ -79,7 +82,7 @@ def make_transcribe_handler(ctx: StageContext, transcriber: Transcriber, prepare
                 stage="transcribe",
                 expected=CallStatus.FETCHED,
                 new=CallStatus.TRANSCRIBED,
-                values={"transcript_key": key, "billed_audio_s": billed},
+                values={"transcript_key": key, "billed_audio_s": billed, "redactions": transcript.redactions},
                 counters={"done": 1, "billed_audio_s": billed},
             )
         await _discard(checkpoints)

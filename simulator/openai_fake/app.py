@@ -49,6 +49,7 @@ from aiohttp import web
 
 from shared.openai_client import CLIENT_HEADER
 from simulator.openai_fake.audio import Code, decode_audio, find_codes
+from simulator.openai_fake.pci import card_numbers
 from simulator.openai_fake.scenario import answer as scenario_answer
 from simulator.openai_fake.schema_fill import fill
 
@@ -129,6 +130,7 @@ class Stats:
     bills: list[Bill] = field(default_factory=list)  # every billed request, in the order the answers were written
     answers: dict[str, Any] = field(default_factory=dict)  # prompt digest → the structured answer last billed for it
     scenario_answers: int = 0  # billed structured answers that were a simulated call's true analysis
+    unredacted_cards: int = 0  # chat requests refused because they held a Luhn-valid card number (`pci`)
 
     def bill_transcription(
         self,
@@ -209,6 +211,7 @@ class Stats:
             "completions": self.completions,
             "completions_by_task": dict(self.completions_by_task),
             "scenario_answers": self.scenario_answers,
+            "unredacted_cards": self.unredacted_cards,
             "faults": dict(self.faults),
             "abandoned": dict(self.abandoned),
             "duplicates": self.duplicates(),
@@ -416,6 +419,9 @@ def create_app(scripts: ScriptSource) -> web.Application:
             return _error(400, "messages is required", "invalid_request_error")
         prompt = "\n".join(str(m.get("content", "")) for m in messages if isinstance(m, dict))
         user = next((str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), prompt)
+        if card_numbers(prompt):  # a model must never see a card number: the pipeline redacts transcripts first
+            stats.unredacted_cards += 1
+            return _error(400, "the request holds an unredacted payment card number", "invalid_request_error")
         fmt = body.get("response_format") or {}
         schema = fmt.get("json_schema", {}).get("schema") if fmt.get("type") == "json_schema" else None
         truth = scenario_answer(schema, user) if schema else None

@@ -33,6 +33,8 @@ class SimulatorConfig(BaseModel):
         default=0.05, ge=0, le=1, description="answered calls with captureRequested false"
     )
     consult_fraction: float = Field(default=0.15, ge=0, le=1, description="answered calls with a consult leg")
+    # privacy: calls whose customer reads out card, email and phone details (redaction tests)
+    sensitive_fraction: float = Field(default=0.0, ge=0, le=1, description="answered calls with card/contact details")
     outbound_fraction: float = Field(default=0.25, ge=0, le=1)
     capture_pending_fraction: float = Field(
         default=0.2, ge=0, le=1, description="calls whose captureRequested stays null ..."

@@ -127,6 +127,22 @@ _GENERIC_PAIRS = (
     ("Would you like a confirmation by email?", "Yes please, to the usual address."),
 )
 
+SENSITIVE_PAIRS = (
+    (
+        "Can I take the long number on the card please?",
+        "Yes, it is four one one one, one one one one, one one one one,",
+    ),
+    ("Go on.", "one one one one."),
+    (
+        "And the expiry date and the security code on the back?",
+        "It expires oh four twenty eight, the code is seven three seven.",
+    ),
+    ("What email address should we use?", "It is alex dot morgan at example dot com."),
+    ("And the best phone number for you?", "It is oh seven nine one one, one two three, four five six."),
+)
+"""What a customer with `sensitive` lines reads out: a test card number split over two turns (Luhn-valid), its
+expiry and CVV, an email and a phone number — the pipeline must redact all of them before storing or analysing."""
+
 _GREETING = "Thank you for calling {company}, my name is {agent}. How can I help you today?"
 _OUTBOUND_OPEN = ("Hello?", "Hi, this is {agent} calling from {company} about your recent request. Is now a good time?")
 _OUTBOUND_REPLY = "Yes, go ahead. " + "{problem}"
@@ -159,9 +175,17 @@ def _trim(text: str, words: int) -> str:
 
 
 def main_dialogue(
-    rng: random.Random, *, topic: str, outbound: bool, agent: str, target_s: float, consult: bool
+    rng: random.Random,
+    *,
+    topic: str,
+    outbound: bool,
+    agent: str,
+    target_s: float,
+    consult: bool,
+    sensitive: bool = False,
 ) -> list[Line]:
-    """Lines between agent and customer filling about `target_s`; with `consult`, one marked where the hold starts."""
+    """Lines between agent and customer filling about `target_s`; with `consult`, one marked where the hold starts;
+    with `sensitive`, the customer reads out card, email and phone details (`SENSITIVE_PAIRS`) after the opening."""
     corpus = TOPICS[topic]
     problem = rng.choice(corpus.problem)
     fill = {"company": COMPANY, "agent": agent, "problem": problem}
@@ -199,6 +223,8 @@ def main_dialogue(
         cut = 2 * rng.randint(1, len(middle) // 2)  # after a question/answer pair
         hold = [Line("agent", _HOLD[0]), Line("customer", _HOLD[1], hold_after=True), Line("agent", _BACK)]
         middle = middle[:cut] + hold + middle[cut:]
+    if sensitive:
+        middle = [Line(who, text) for q, a in SENSITIVE_PAIRS for who, text in (("agent", q), ("customer", a))] + middle
     return opening + middle + closing
 
 

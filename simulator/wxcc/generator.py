@@ -240,8 +240,16 @@ def _one_call(
         )
 
     script_rng = random.Random(f"{config.seed}:script:{task_id}")
+    # Its own stream, so that calls without sensitive lines stay exactly as they were.
+    sensitive = random.Random(f"{config.seed}:sensitive:{task_id}").random() < config.sensitive_fraction
     lines = main_dialogue(
-        script_rng, topic=topic, outbound=outbound, agent=agent.name.split()[0], target_s=target_s, consult=consult
+        script_rng,
+        topic=topic,
+        outbound=outbound,
+        agent=agent.name.split()[0],
+        target_s=target_s,
+        consult=consult,
+        sensitive=sensitive,
     )
     legs: list[RecordingLeg] = []
     answered = created_ms + wait_ms
