@@ -6,13 +6,15 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from api.auth import KeyChecker
 from api.config import ApiConfig
 from api.console import install_console
-from api.context import CHECKER, CONFIG, aws_context
-from api.middleware import PUBLIC_ROUTES, auth_middleware, errors_middleware
+from api.context import CONFIG, aws_context
+from api.middleware import audit_middleware, auth_middleware, errors_middleware, install_access_control
 from api.openapi import openapi_document
 from api.routes import analytics, calls, dlq, health, journeys, meta, reports
+from api.routes import audit as audit_routes  # access control (issue 20)
+from api.routes import auth as auth_routes  # access control (issue 20)
+from api.routes import webhooks as webhook_routes  # webhooks (issue 17)
 from api.routing import Route, RouteGroup, register
 from shared.aws import AwsClients
 from shared.config import Settings
@@ -26,6 +28,9 @@ ROUTE_GROUPS: tuple[RouteGroup, ...] = (
     calls.GROUP,
     dlq.GROUP,
     meta.GROUP,
+    auth_routes.GROUP,  # access control (issue 20)
+    audit_routes.GROUP,  # access control (issue 20)
+    webhook_routes.GROUP,  # webhooks (issue 17)
 )
 
 
@@ -43,13 +48,14 @@ def create_app(
 ) -> web.Application:
     """The API application; its AWS clients open on startup and close on cleanup."""
     config = api_config or ApiConfig()
-    app = web.Application(middlewares=[errors_middleware, auth_middleware], client_max_size=config.max_body_bytes)
+    app = web.Application(
+        middlewares=[audit_middleware, errors_middleware, auth_middleware], client_max_size=config.max_body_bytes
+    )
     routes = app_routes(groups)
     register(app, routes)
     install_console(app, config, settings)  # the web console: a fallback for unrouted GETs, not a route
     app[CONFIG] = config
-    app[CHECKER] = KeyChecker(config.key_hashes, allow_anonymous=config.allow_anonymous)
-    app[PUBLIC_ROUTES] = frozenset((r.method, r.path) for r in routes if r.public)
+    install_access_control(app, config, routes)  # keys, OIDC, each route's scope
     app[meta.OPENAPI] = openapi_document(routes)
     app.cleanup_ctx.append(aws_context(settings, config, clients or AwsClients(settings)))
     return app

@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from api.auth import KeyChecker
+from api.auth import Authenticator
 from api.config import ApiConfig
 from api.ratelimit import CreationLimiter
 from api.replay_jobs import ReplayJobStore, ReplayRunner
 from queues.claimcheck import ClaimCheck
 from queues.directory import QueueDirectory
 from queues.producer import Producer
+from shared.audit import AuditLog
 from shared.aws import AwsClients
 from shared.config import Settings
 from shared.journeys import JourneyStore
@@ -49,11 +50,12 @@ class ApiContext:
     limiter: CreationLimiter
     replay_jobs: ReplayJobStore
     replays: ReplayRunner
+    audit: AuditLog
     dlq_depths: dict[str, tuple[float, int]] = field(default_factory=dict)  # stage → (read at, messages)
 
 
 CONTEXT = web.AppKey("callpipe_api_context", ApiContext)
-CHECKER = web.AppKey("callpipe_api_key_checker", KeyChecker)
+CHECKER = web.AppKey("callpipe_api_authenticator", Authenticator)
 CONFIG = web.AppKey("callpipe_api_config", ApiConfig)
 
 
@@ -99,6 +101,7 @@ def aws_context(
                 limiter=CreationLimiter(ddb, table, per_minute=config.journey_creates_per_minute),
                 replay_jobs=replay_jobs,
                 replays=replays,
+                audit=AuditLog(s3, resources.logs_bucket.name),
             )
             log.info("api_clients_open", prefix=settings.name_prefix)
             yield

@@ -1,19 +1,36 @@
-"""Middlewares: every failure as a JSON error body, API-key checks, one log line per request."""
+"""Middlewares: every failure as a JSON error body, authentication and scope checks, one audit event per mutating
+request, one log line per request."""
 
 from __future__ import annotations
 
+import re
 import time
+import uuid
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from api.context import CHECKER, CONFIG
+from api.auth import Authenticator, Principal
+from api.config import ApiConfig
+from api.context import CHECKER, CONFIG, CONTEXT
 from api.errors import HTTP_CODES, ApiError, error_response
+from api.oidc import OidcVerifier
+from api.routing import Route, Scope
+from shared.audit import AuditEvent, FrontDoor, outcome_of
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 
-PUBLIC_ROUTES = web.AppKey("callpipe_api_public_routes", frozenset[tuple[str, str]])
+# (method, path template) → the scope the route needs, None when it is public. A matched route missing here (none
+# should be: every route comes from the route table) needs the admin scope.
+ROUTE_SCOPES = web.AppKey("callpipe_api_route_scopes", dict[tuple[str, str], Scope | None])
+PRINCIPAL = web.RequestKey("callpipe_principal", Principal)
+REQUEST_ID = web.RequestKey("callpipe_request_id", str)
+REQUEST_ID_HEADER = "X-Request-Id"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+_TARGET_ID = re.compile(r"^[^\s]{1,200}$")
 
 
 @web.middleware
@@ -50,12 +67,87 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     return response
 
 
+def _route_key(request: web.Request) -> tuple[str, str] | None:
+    """The matched route's (method, path template); None for unmatched requests (404/405, the console)."""
+    match = request.match_info
+    if match.http_exception is not None:
+        return None
+    canonical = match.route.resource.canonical if match.route.resource else ""
+    method = "GET" if match.route.method == "HEAD" else match.route.method
+    return method, canonical
+
+
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Require an API key on every matched route that is not public; unmatched requests fall through to 404/405."""
-    match = request.match_info
-    if match.http_exception is None:
-        canonical = match.route.resource.canonical if match.route.resource else ""
-        if (match.route.method, canonical) not in request.app[PUBLIC_ROUTES]:
-            request.app[CHECKER].check(request)
+    """Authenticate every matched route that is not public and require its scope (403 naming it); unmatched requests
+    fall through to 404/405."""
+    key = _route_key(request)
+    if key is not None:
+        table = request.app[ROUTE_SCOPES]
+        needed = table.get(key, Scope.ADMIN)
+        if key not in table or needed is not None:
+            principal = await request.app[CHECKER].authenticate(request)
+            request[PRINCIPAL] = principal
+            if needed is not None and not principal.allows(needed):
+                raise ApiError(
+                    403,
+                    "insufficient_scope",
+                    f"this operation needs the `{needed}` scope",
+                    {"required_scope": needed.value, "scopes": [s.value for s in principal.scopes]},
+                )
     return await handler(request)
+
+
+def _targets(request: web.Request, response: web.StreamResponse) -> dict[str, str]:
+    """The ids a request acted on: its path parameters, and what it created (the last segment of `Location`)."""
+    targets = {k: v for k, v in request.match_info.items() if _TARGET_ID.match(v)}
+    location = response.headers.get("Location")
+    if location:
+        created = urlsplit(location).path.rstrip("/").rsplit("/", 1)[-1]
+        if _TARGET_ID.match(created):
+            targets["created"] = created
+    return targets
+
+
+@web.middleware
+async def audit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Give every request an id (`X-Request-Id`, kept when the client sent a safe one); after every mutating request
+    that carried a valid credential, write one audit event with its outcome (unauthenticated ones are only logged)."""
+    sent = request.headers.get(REQUEST_ID_HEADER, "")
+    request_id = sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
+    request[REQUEST_ID] = request_id
+    response = await handler(request)
+    response.headers[REQUEST_ID_HEADER] = request_id
+    principal = request.get(PRINCIPAL)
+    if request.method in SAFE_METHODS or principal is None or CONTEXT not in request.app:
+        return response
+    route = request.match_info.route
+    event = AuditEvent(
+        actor=principal.actor,
+        actor_label=principal.label,
+        front_door=FrontDoor.HTTP,
+        action=route.name or "unnamedRoute",
+        targets=_targets(request, response),
+        outcome=outcome_of(response.status),
+        status=response.status,
+        request_id=request_id,
+    )
+    try:
+        await request.app[CONTEXT].audit.write(event)
+    except Exception:  # the change is done (or refused) already: a lost audit line is logged, never the client's error
+        log.exception("audit_write_failed", action=event.action, request_id=request_id)
+    return response
+
+
+def install_access_control(app: web.Application, config: ApiConfig, routes: list[Route]) -> None:
+    """The authenticator (API keys, OIDC when configured) and the route table's scopes; OIDC's client closes on
+    cleanup."""
+    verifier = OidcVerifier(config.oidc) if config.oidc.enabled else None
+    app[CHECKER] = Authenticator(config.all_keys(), allow_anonymous=config.allow_anonymous, oidc=verifier)
+    app[ROUTE_SCOPES] = {(r.method, r.path): (None if r.public else r.scope or Scope.ADMIN) for r in routes}
+    if verifier is not None:
+
+        async def close_oidc(_app: web.Application) -> None:
+            await verifier.close()
+
+        app.on_cleanup.append(close_oidc)

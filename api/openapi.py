@@ -10,19 +10,30 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from api.errors import ErrorBody
-from api.routing import Route
+from api.routing import Route, Scope
 
 REF = "#/components/schemas/{model}"
 _PATH_PARAM = re.compile(r"\{([^}/]+)\}")
 SECURITY_SCHEMES = {
-    "bearerKey": {"type": "http", "scheme": "bearer", "description": "`Authorization: Bearer <API key>`"},
+    "bearerKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "`Authorization: Bearer <API key>`, or an OIDC access/ID token (a JWT) when OIDC is on. A key "
+        "holds one scope: read ⊂ operate ⊂ admin; each operation's `x-required-scope` names the one it needs.",
+    },
     "headerKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+}
+SCOPE_TEXT = {
+    Scope.READ: "journeys, calls, transcripts, analytics, reports",
+    Scope.OPERATE: "start/cancel journeys, DLQ replay, simulator controls in dev (and everything `read` allows)",
+    Scope.ADMIN: "license activation, erasure, resume held calls, the audit trail (and everything `operate` allows)",
 }
 _STATUS_TEXT = {
     200: "OK",
     202: "Accepted",
     400: "Malformed request (not JSON, or a request line or header the HTTP parser refuses)",
-    401: "Missing or invalid API key",
+    401: "Missing, invalid or expired API key (or token)",
+    403: "The key holds no scope including the one this operation needs (`details.required_scope`)",
     404: "Not found",
     409: "Conflict",
     413: "Request body too large",
@@ -74,6 +85,8 @@ def _operation(route: Route, keyed: Keyed, defs: dict[str, Any]) -> Any:
     statuses.setdefault(400, ErrorBody)  # any request: the HTTP parser refuses lines and headers over its limits
     if not route.public:
         statuses.setdefault(401, ErrorBody)
+        statuses.setdefault(403, ErrorBody)
+    scope = None if route.public else route.scope or Scope.ADMIN  # undeclared: admin, as the middleware enforces
     if route.body is not None:
         statuses.setdefault(413, ErrorBody)
     for status, model in sorted(statuses.items()):
@@ -91,18 +104,26 @@ def _operation(route: Route, keyed: Keyed, defs: dict[str, Any]) -> Any:
     operation: dict[str, Any] = {
         "operationId": route.operation_id,
         "summary": route.summary,
-        "description": (route.handler.__doc__ or "").strip(),
+        "description": _description(route, scope),
         "tags": [route.tag],
         "parameters": params,
         "responses": responses,
-        "security": [] if route.public else [{"bearerKey": []}, {"headerKey": []}],
+        "security": [] if scope is None else [{"bearerKey": [scope.value]}, {"headerKey": [scope.value]}],
     }
+    if scope is not None:
+        operation["x-required-scope"] = scope.value
     if route.body is not None:
         operation["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": keyed[(route.body, "validation")]}},
         }
     return operation
+
+
+def _description(route: Route, scope: Scope | None) -> str:
+    text = (route.handler.__doc__ or "").strip()
+    access = "No API key needed." if scope is None else f"Required scope: `{scope.value}` ({SCOPE_TEXT[scope]})."
+    return f"{text}\n\n{access}" if text else access
 
 
 def openapi_document(routes: Sequence[Route], *, title: str = "callpipe API", version: str = "1") -> dict[str, Any]:

@@ -19,6 +19,19 @@ class Scope(StrEnum):
     OPERATE = "operate"  # start/cancel journeys, DLQ replay, simulator controls in dev
     ADMIN = "admin"  # license activation, erasure, resume held calls
 
+    @property
+    def rank(self) -> int:
+        """0 for read, 1 for operate, 2 for admin."""
+        return list(Scope).index(self)
+
+    def includes(self, needed: Scope) -> bool:
+        """Whether holding this scope grants `needed`."""
+        return self.rank >= needed.rank
+
+    def implied(self) -> list[Scope]:
+        """This scope and every scope it includes, lowest first."""
+        return [s for s in Scope if self.includes(s)]
+
 
 @dataclass(frozen=True)
 class Route:

@@ -52,7 +52,9 @@ async def test_requests_and_responses_point_at_the_models(api: Client) -> None:
     listing = doc["paths"]["/api/v1/journeys"]["get"]
     assert {p["name"] for p in listing["parameters"]} == {"state", "limit", "cursor"}
     assert doc["paths"]["/health"]["get"]["security"] == []
-    assert create["security"] == [{"bearerKey": []}, {"headerKey": []}]
+    assert create["security"] == [{"bearerKey": ["operate"]}, {"headerKey": ["operate"]}]
+    assert create["x-required-scope"] == "operate" and "Required scope: `operate`" in create["description"]
+    assert listing["x-required-scope"] == "read" and "403" in listing["responses"]
 
 
 async def test_every_bound_and_limit_answer_is_documented(api: Client) -> None:
