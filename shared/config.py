@@ -18,6 +18,7 @@ _URL_FIELDS = (
     "aws_endpoint_url_dynamodb",
     "openai_base_url",
     "wxcc_base_url",
+    "wxcc_simulator_url",  # MCP (issue 15)
 )
 
 
@@ -162,6 +163,44 @@ class Settings(BaseSettings):
     price_input_per_mtok_usd: float = Field(default=0.15, ge=0, description="Analysis, per million prompt tokens.")
     price_output_per_mtok_usd: float = Field(default=0.60, ge=0, description="Analysis, per million output tokens.")
 
+    # --- Webhooks (issue 17): the WXCC capture:available receiver and its subscription -----------------------
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="The webhook secret itself (local runs); else it is read from Secrets Manager."
+    )
+    webhook_secret_name: str = Field(
+        default="",
+        description="Secrets Manager name/ARN of the webhook secret ('': {name_prefix}/wxcc-webhook-secret).",
+    )
+    webhook_url: str = Field(
+        default="", description="Public HTTPS URL WXCC posts to (…/api/v1/webhooks/wxcc), for `callpipe webhooks`."
+    )
+    webhook_tolerance_s: float = Field(
+        default=300.0, gt=0, le=3600, description="Replay window: a V2 delivery's timestamp may be this far from now."
+    )
+    webhook_require_v2: bool = Field(
+        default=True, description="Refuse V1 deliveries (no timestamp, so no replay protection)."
+    )
+    webhook_max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024, description="Larger → 413.")
+    webhook_dedupe_ttl_s: int = Field(
+        default=7 * 86400, ge=60, description="How long an event id is remembered (duplicates acknowledged)."
+    )
+
+    # --- Privacy (issue 16): customer-number HMAC, retention per kind of data (days), audio redaction ---------
+    privacy_hmac_secret: SecretStr | None = Field(
+        default=None, description="Key of the customer-number HMAC (local runs); else read from Secrets Manager."
+    )
+    privacy_hmac_secret_name: str = Field(
+        default="", description="Secrets Manager name of the HMAC key ('': {name_prefix}/privacy-hmac)."
+    )
+    retention_recordings_days: int = Field(default=90, ge=1, description="Recordings (all legs) in S3.")
+    retention_transcripts_days: int = Field(default=365, ge=1, description="Redacted transcripts in S3.")
+    retention_analyses_days: int = Field(default=365, ge=1, description="Analyses in S3.")
+    retention_analytics_days: int = Field(default=730, ge=1, description="Analytics lines (Athena) in S3.")
+    retention_reports_days: int = Field(default=365, ge=1, description="Journey reports and journey logs in S3.")
+    retention_checkpoints_days: int = Field(default=2, ge=1, description="Transcription checkpoints (raw text).")
+    retention_tracking_days: int = Field(default=400, ge=1, description="Tracking rows (DynamoDB TTL).")
+    redact_audio: bool = Field(default=False, description="Mute redacted spans in the stored recording.")
+
     # --- Metrics --------------------------------------------------------------------------------------------
     metrics_port: int = Field(default=9100, ge=0, le=65535, description="Worker /metrics port; 0 turns it off.")
     emf_interval_s: float = Field(default=60, ge=0, description="EMF metric lines every N s; 0 turns them off.")
@@ -189,6 +228,13 @@ class Settings(BaseSettings):
     )
     license_evaluation_calls_per_month: int = Field(
         default=500, ge=0, description="Analysed calls per month of the built-in evaluation license (no key)."
+    )
+
+    # --- MCP (issue 15) --------------------------------------------------------------------------------------
+    wxcc_simulator_url: str | None = Field(
+        default=None,
+        description="The WXCC simulator's base URL for the MCP `wxcc_simulator_tool` (development only; unset in "
+        "production, where the tool refuses).",
     )
 
     @field_validator(*_URL_FIELDS, mode="before")

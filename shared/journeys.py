@@ -10,6 +10,11 @@ A GSI `by-state` (state, created_at) lists journeys.
 A journey is COMPLETED when no poll window is PENDING and every discovered call is terminal:
   discovered = poll.queued + poll.skipped + poll.skipped_duplicate
   terminal   = poll.skipped + poll.skipped_duplicate + fetch.skipped + analyze.done + Σ failed(fetch…analyze)
+
+The *live* journey of an org (`live-{org}`, kind `live`) is where webhook deliveries claim calls: it stands for good
+(its one poll window, `POLL#live`, stays PENDING, so it is never COMPLETED), shows in the journey list like any other,
+and its `poll.queued` counts the calls webhooks found first (`poll.skipped_duplicate`: found first by a poll journey).
+A scheduled poll journey's `poll.queued` counts the calls it found that webhooks missed.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -44,6 +50,15 @@ class JourneyKind(StrEnum):
     WINDOW = "window"
     TASKS = "tasks"
     REPROCESS = "reprocess"
+    LIVE = "live"  # an org's standing journey of webhook-found calls
+
+
+LIVE_WINDOW = "live"  # the live journey's poll window: PENDING for good
+
+
+def live_journey_id(org_id: str) -> str:
+    """The id of an org's live journey (one per org, made by the first webhook delivery)."""
+    return f"live-{org_id}"
 
 
 @dataclass(frozen=True)
@@ -150,6 +165,25 @@ class JourneyStore:
         meta = {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}
         if not await transact(self._ddb, [{"Put": meta}, {"Put": self.poll_window_put(journey.id, first_window)}]):
             raise ValueError(f"journey {journey.id} already exists")
+
+    async def ensure_live(self, org_id: str, *, pipeline_version: int = 1) -> Journey:
+        """The org's live journey, created RUNNING (with its never-closed window) by the first caller."""
+        journey_id = live_journey_id(org_id)
+        existing = await self.get(journey_id)
+        if existing is not None:
+            return existing
+        journey = Journey.new(
+            JourneyKind.LIVE,
+            {"org_id": org_id, "source": "webhooks"},
+            org_id=org_id,
+            created_by="webhooks",
+            pipeline_version=pipeline_version,
+        )
+        with suppress(ValueError):  # another receiver made it first
+            await self.create(replace(journey, id=journey_id), LIVE_WINDOW)
+        made = await self.get(journey_id)
+        assert made is not None
+        return made
 
     async def get(self, journey_id: str) -> Journey | None:
         resp = await self._ddb.get_item(TableName=self.table, Key=journey_key(journey_id, "META"), ConsistentRead=True)
