@@ -220,6 +220,13 @@ def _cmd_chaos(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+# --- MCP (issue 15) -------------------------------------------------------------------------------------------------
+def _cmd_mcp(args: argparse.Namespace) -> int:
+    from cli.mcp import run
+
+    return asyncio.run(run(args, _settings("api")))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="callpipe", description=__doc__)
@@ -305,6 +312,12 @@ def build_parser() -> argparse.ArgumentParser:
     chaos.add_argument("--logs-dir", default=None, help="keep the worker logs here")
     chaos.add_argument("--spare-poll", action="store_true", help="kill only fetch/transcribe/analyze workers")
     chaos.set_defaults(func=_cmd_chaos)
+
+    from cli.mcp import configure as configure_mcp  # MCP (issue 15)
+
+    mcp = sub.add_parser("mcp", help="serve the MCP tools for AI agents on stdio, or over HTTP with --http PORT")
+    configure_mcp(mcp)
+    mcp.set_defaults(func=_cmd_mcp)
 
     demo = sub.add_parser("demo", help="simulated calls through the whole pipeline on a local AWS endpoint")
     demo.set_defaults(func=_cmd_demo)

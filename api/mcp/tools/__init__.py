@@ -1,0 +1,1 @@
+"""The four MCP tools, one module each; every handler calls the service code the HTTP API calls."""
