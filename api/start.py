@@ -10,12 +10,15 @@ import asyncio
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from api.errors import ApiError
 from queues.envelope import Envelope, Kind
 from queues.producer import Producer
 from shared.bounds import check_task_ids, check_window
 from shared.config import Settings
 from shared.dynamo import transact
 from shared.journeys import Journey, JourneyKind, JourneyStore
+from shared.license.errors import LicenseError
+from shared.license.service import LicenseService
 from shared.tracking import TrackingTable
 
 if TYPE_CHECKING:
@@ -64,16 +67,33 @@ def check_request(req: JourneyRequest, settings: Settings, *, now_ms: int | None
     check_window(req.from_ms, req.to_ms, settings, now_ms=now_ms)
 
 
+class LicenseRefused(ApiError):
+    """No new journey under an expired or invalid license: 403 `license_expired` / `license_invalid`."""
+
+    def __init__(self, exc: LicenseError) -> None:
+        super().__init__(403, exc.code, exc.message)
+
+
+async def check_license(settings: Settings, dynamodb: DynamoDBClient, org_id: str) -> None:
+    """Raise `LicenseRefused` when the org's license lets no new journey start (work already queued still finishes
+    or is held by the workers: nothing is lost)."""
+    try:
+        await LicenseService(settings, dynamodb).check_can_start(org_id)
+    except LicenseError as exc:
+        raise LicenseRefused(exc) from None
+
+
 async def start_journey(
     journeys: JourneyStore, producer: Producer, req: JourneyRequest, *, settings: Settings | None = None
 ) -> Journey:
     """Create the journey (RUNNING, one PENDING poll window) and send its first poll message.
 
-    Front doors pass their `settings`: a request over a bound then raises `JourneyTooLarge` before anything is
-    written (`check_request`).
+    Front doors pass their `settings`: a request over a bound then raises `JourneyTooLarge`, and one under an
+    expired or invalid license `LicenseRefused`, before anything is written (`check_request`, `check_license`).
     """
     if settings is not None:
         check_request(req, settings)
+        await check_license(settings, journeys._ddb, req.org_id)  # the journey store's client: the same tables
     payload = _poll_payload(req)
     kind = JourneyKind.TASKS if req.task_ids else JourneyKind.WINDOW
     if req.reprocess_version is not None:
@@ -126,6 +146,7 @@ async def start_reprocess(
     """
     if settings is not None:
         check_reprocess(req, settings)
+        await check_license(settings, dynamodb, req.org_id)
     params: dict[str, object] = {
         "org_id": req.org_id,
         "task_ids": list(req.task_ids),

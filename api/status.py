@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 
+from pydantic import BaseModel, Field
+
 from api.context import ApiContext
 from api.models import DlqDepth, Failure, JourneyOut, JourneyStatusOut, StageCounters
 from queues.envelope import Kind
 from shared.journeys import STAGES, JourneyStatus
+from shared.license.models import LicenseState, WarningLevel
+from shared.license.service import LicenseService
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -38,6 +42,32 @@ async def dlq_depth(ctx: ApiContext, stage: str) -> DlqDepth:
     return DlqDepth(stage=stage, messages=messages)
 
 
+class LicenseNotice(BaseModel):
+    """The journey's org's license as it bears on the journey: state, usage warning, calls held back."""
+
+    state: LicenseState
+    warning: WarningLevel | None = Field(description="`80` or `100` once that share of a monthly limit is used.")
+    held: int = Field(description="This journey's calls held back by the license, waiting for a resume.")
+    reason: str | None = None
+
+
+class LicensedJourneyStatusOut(JourneyStatusOut):
+    """A journey's status with its license notice (None when the license could not be read)."""
+
+    license: LicenseNotice | None = None
+
+
+async def license_notice(ctx: ApiContext, status: JourneyStatus) -> LicenseNotice | None:
+    """The license notice of a journey; None (logged) when the license table could not be read."""
+    held = sum(int(status.counters.get(stage, {}).get("held", 0)) for stage in STAGES)
+    try:
+        lic = await LicenseService(ctx.settings, ctx.dynamodb).status(status.journey.org_id)
+    except Exception as exc:
+        log.warning("license_notice_unavailable", error=str(exc)[:200])
+        return None
+    return LicenseNotice(state=lic.state, warning=lic.warning, held=held, reason=lic.reason)
+
+
 def _failure(job: dict[str, object]) -> Failure:
     sk = str(job.get("sk", ""))
     at = job.get("at")
@@ -54,15 +84,17 @@ def _failure(job: dict[str, object]) -> Failure:
 async def journey_status(ctx: ApiContext, status: JourneyStatus) -> JourneyStatusOut:
     """The response body of a journey's status."""
     journey_id = status.journey.id
-    failed_jobs, *dlqs = await asyncio.gather(
+    failed_jobs, notice, *dlqs = await asyncio.gather(
         ctx.journeys.jobs(journey_id, outcome="failed", limit=ctx.config.max_failures_shown),
+        license_notice(ctx, status),
         *(dlq_depth(ctx, stage) for stage in STAGES),
     )
     stages = {
         stage: StageCounters.model_validate({k: v for k, v in status.counters.get(stage, {}).items()})
         for stage in STAGES
     }
-    return JourneyStatusOut(
+    return LicensedJourneyStatusOut(
+        license=notice if isinstance(notice, LicenseNotice) else None,
         journey=JourneyOut.of(status.journey),
         stages=stages,
         discovered=status.discovered,

@@ -7,20 +7,28 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from queues.claimcheck import ClaimCheck
 from queues.consumer import Handler, HandlerContext
-from queues.envelope import Envelope
+from queues.directory import QueueDirectory
+from queues.envelope import Envelope, Kind
+from queues.producer import Producer
 from shared.analysis import PROMPT_VERSION
 from shared.analytics.aggregates import contribution
 from shared.analytics.record import build_record
 from shared.analytics.store import AnalyticsStore
+from shared.aws import AwsClients
+from shared.config import Settings
 from shared.errors import Permanent
+from shared.license.service import Admission, LicenseService
+from shared.license.table import HeldCall
 from shared.logging import get_logger
 from shared.metrics import stage_metrics
 from shared.openai_client import Analyzer
+from shared.resources import DataResources
 from shared.storage import analysis_key, analytics_key
 from shared.tracking import CallStatus
 from shared.transcripts import Transcript
-from workers.calls import journey_running, parse_ref
+from workers.calls import CallRef, journey_running, parse_ref
 from workers.context import StageContext
 from workers.outcomes import advance, begin_stage, failures_recorded
 
@@ -30,6 +38,7 @@ log = get_logger(__name__)
 def make_analyze_handler(ctx: StageContext, analyzer: Analyzer) -> Handler:
     """The analyze stage's handler, bound to this process's context and LLM."""
     analytics = AnalyticsStore(ctx.dynamodb, ctx.resources.analytics_table.name)
+    license = worker_license(ctx)
 
     async def handle(envelope: Envelope, delivery: HandlerContext) -> Sequence[Envelope]:
         ref = parse_ref(envelope, "analyze")
@@ -44,6 +53,10 @@ def make_analyze_handler(ctx: StageContext, analyzer: Analyzer) -> Handler:
         async with failures_recorded(
             ctx, ref.org_id, ref.task_id, envelope.journey_id, stage="analyze", expected=CallStatus.TRANSCRIBED
         ):
+            # license: admitted to this month's paid steps (once per call and month), or held with the reason
+            admission = await admitted(ctx, license, ref, envelope.journey_id, "analyze", CallStatus.TRANSCRIBED)
+            if admission is None:
+                return ()
             transcript = Transcript.model_validate(
                 await ctx.storage.get_json(ctx.resources.results_bucket.name, row.transcript_key)
             )
@@ -87,6 +100,8 @@ def make_analyze_handler(ctx: StageContext, analyzer: Analyzer) -> Handler:
             )
             # The record and its aggregates move with the tracking row, in one transaction (see aggregates).
             previous = await analytics.get(ref.org_id, ref.task_id)
+            # license: the call's usage is counted in the same transaction, once per call and month
+            metered = await license.meter_items(ref.org_id, ref.task_id, admission.month, transcript.billed_seconds)
             await advance(
                 ctx,
                 ref.org_id,
@@ -103,13 +118,90 @@ def make_analyze_handler(ctx: StageContext, analyzer: Analyzer) -> Handler:
                     "tokens": tokens,
                     "billed_audio_s": transcript.billed_seconds,
                 },
-                extra=analytics.write_items(record, contribution(record), previous),
+                extra=[*analytics.write_items(record, contribution(record), previous), *metered],
             )
         stage_metrics("analyze").tokens(tokens)
         log.info("call_analyzed", key=key, tokens=tokens)
         return ()
 
     return handle
+
+
+def worker_license(ctx: StageContext) -> LicenseService:
+    """The license service of a stage worker: held calls it resumes are sent with a producer of their own."""
+
+    async def send(calls: Sequence[HeldCall]) -> None:
+        await send_resumed(ctx.settings, calls)
+
+    return LicenseService(ctx.settings, ctx.dynamodb, send_held=send)
+
+
+def resumed_envelopes(calls: Sequence[HeldCall]) -> list[Envelope]:
+    """The stage message of each resumed call (transcribe or analyze, as when it was held)."""
+    return [
+        Envelope(
+            kind=Kind(call.stage),
+            journey_id=call.journey_id,
+            task_id=call.task_id,
+            payload=CallRef(org_id=call.org_id, task_id=call.task_id).model_dump(),
+        )
+        for call in calls
+    ]
+
+
+async def send_resumed(settings: Settings, calls: Sequence[HeldCall]) -> None:
+    """Send resumed calls' messages from a worker (a handler has no producer; this is rare: activation, rollover)."""
+    clients = AwsClients(settings)
+    async with clients.sqs() as sqs, clients.s3() as s3:
+        bucket = DataResources(settings.name_prefix).messages_bucket.name
+        producer = Producer(sqs, QueueDirectory(sqs, settings.name_prefix), ClaimCheck(s3, bucket))
+        await producer.send(resumed_envelopes(calls))
+
+
+async def admitted(
+    ctx: StageContext, license: LicenseService, ref: CallRef, journey_id: str, stage: str, expected: CallStatus
+) -> Admission | None:
+    """The call's admission to this stage's paid work; None when the license holds it (its row moved to HELD with
+    the reason, the journey's `held` counter up, a held item to resume it by), and then nothing more is to be done.
+
+    The first admission of a month in this process resumes calls held in an earlier month (rollover)."""
+    admission = await license.admit(ref.org_id, ref.task_id, journey_id)
+    if admission.rollover:
+        await _resume(license, ref.org_id, "rollover")
+    if admission.allowed:
+        return admission
+    reason = admission.reason or "license_quota"
+    held = HeldCall(ref.org_id, ref.task_id, journey_id, stage, expected.value, reason, admission.month, time.time())
+    moved = await advance(
+        ctx,
+        ref.org_id,
+        ref.task_id,
+        journey_id,
+        stage=stage,
+        expected=expected,
+        new=CallStatus.HELD,
+        values={"held_reason": reason, "held_from": expected.value, "held_month": admission.month},
+        counters={"held": 1},
+        job={"outcome": "held", "stage": stage, "reason": reason},
+        extra=license.hold_items(held),
+    )
+    if moved:
+        log.warning("call_held", reason=reason, month=admission.month, stage=stage)
+        # An activation that raced this hold (it read the held calls just before) must not strand the call.
+        status = await license.status(ref.org_id)
+        if status.usable and (status.remaining_calls is None or status.remaining_calls > 0):
+            await _resume(license, ref.org_id, "after_hold")
+    return None
+
+
+async def _resume(license: LicenseService, org_id: str, why: str) -> None:
+    try:
+        resumed = await license.resume_held(org_id)
+    except Exception as exc:  # the endpoint / CLI / next admission resume them later; this call is not affected
+        log.warning("license_resume_failed", why=why, error=str(exc)[:200])
+        return
+    if resumed:
+        log.info("license_calls_resumed", why=why, resumed=resumed)
 
 
 async def _stored_analysis(ctx: StageContext, key: str, version: int, model: str) -> dict[str, Any] | None:

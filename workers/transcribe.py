@@ -23,6 +23,7 @@ from shared.privacy.transcript import redact_transcript
 from shared.storage import checkpoint_prefix, transcript_key
 from shared.tracking import CallStatus
 from shared.transcripts import Segment, Transcript
+from workers.analyze import admitted, worker_license
 from workers.calls import journey_running, parse_ref
 from workers.context import StageContext
 from workers.outcomes import advance, begin_stage, done_unsent, failures_recorded
@@ -45,6 +46,7 @@ def speaker_labels(channel1: str, channel2: str) -> tuple[str, str]:
 
 def make_transcribe_handler(ctx: StageContext, transcriber: Transcriber, preparer: AudioPreparer) -> Handler:
     """The transcribe stage's handler, bound to this process's context, speech-to-text model and audio preparer."""
+    license = worker_license(ctx)
     options = PrepareOptions(
         max_chunk_s=ctx.settings.transcription_max_chunk_s, complexity=ctx.settings.transcription_opus_complexity
     )
@@ -66,6 +68,9 @@ def make_transcribe_handler(ctx: StageContext, transcriber: Transcriber, prepare
         async with failures_recorded(
             ctx, ref.org_id, ref.task_id, envelope.journey_id, stage="transcribe", expected=CallStatus.FETCHED
         ):
+            # license: admitted to this month's paid steps before any is paid for, or held with the reason
+            if await admitted(ctx, license, ref, envelope.journey_id, "transcribe", CallStatus.FETCHED) is None:
+                return ()
             transcript, checkpoints = await _transcribe(
                 ctx, transcriber, preparer, options, ref.org_id, ref.task_id, row.recording_keys
             )

@@ -290,7 +290,8 @@ class LicenseService:
             "TableName": self._tracking_table,
             "Key": tracking_key(call.org_id, call.task_id),
             "UpdateExpression": (
-                "SET #status = :from, lease_stage = :stage, lease_until = :zero, updated_at = :now, resumed_at = :now"
+                "SET #status = :from, lease_stage = :stage, lease_until = :zero, updated_at = :now, resumed_at = :now "
+                "REMOVE held_reason"
             ),
             "ConditionExpression": "#status = :held",
             "ExpressionAttributeNames": {"#status": "status"},
