@@ -42,7 +42,13 @@ class DataResources:
 
     @property
     def tracking_table(self) -> TableSpec:
-        return TableSpec("tracking", f"{self.prefix}-wxcc-tracking", "pk", ttl_attribute="ttl")
+        return TableSpec(
+            "tracking",
+            f"{self.prefix}-wxcc-tracking",
+            "pk",
+            ttl_attribute="ttl",
+            indexes=(GlobalIndex("by-customer", "customer_hash"),),  # privacy: a customer's calls by HMAC of the number
+        )
 
     @property
     def journeys_table(self) -> TableSpec:
@@ -72,7 +78,13 @@ class DataResources:
             f"{self.prefix}-analytics",
             "pk",
             "sk",
-            indexes=(GlobalIndex("by-org-time", "list_pk", "list_sk"),),  # an org's calls, newest first
+            indexes=(
+                GlobalIndex("by-org-time", "list_pk", "list_sk"),  # an org's calls, newest first
+                # analytics: an org's calls of one queue, agent or customer sentiment, newest first (filtered lists)
+                GlobalIndex("by-org-queue", "queue_pk", "list_sk"),
+                GlobalIndex("by-org-agent", "agent_pk", "list_sk"),
+                GlobalIndex("by-org-sentiment", "sentiment_pk", "list_sk"),
+            ),
         )
 
     @property

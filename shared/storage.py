@@ -55,6 +55,11 @@ class Storage:
     def __init__(self, s3: S3Client) -> None:
         self._s3 = s3
 
+    @property
+    def client(self) -> S3Client:
+        """The S3 client underneath (for callers that need more than these transfers, e.g. erasure)."""
+        return self._s3
+
     async def upload_stream(
         self, bucket: str, key: str, chunks: AsyncIterator[bytes], *, content_type: str = "application/octet-stream"
     ) -> tuple[int, str]:

@@ -73,6 +73,7 @@ class CallStatus(StrEnum):
     FAILED = "FAILED"
     SKIPPED = "SKIPPED"
     HELD = "HELD"  # license (issue 14): held back by the license (reason in held_reason), resumed later
+    ERASED = "ERASED"  # privacy (issue 16): a tombstone, no personal data; never claimed, fetched or replayed again
 
     @property
     def rank(self) -> int:
@@ -87,6 +88,7 @@ _RANK = {
     CallStatus.FAILED: 9,
     CallStatus.SKIPPED: 9,
     CallStatus.HELD: 8,  # license: past every working status, so a stale message for a held call does nothing
+    CallStatus.ERASED: 10,  # privacy: terminal, beyond every other status
 }
 
 
@@ -124,7 +126,7 @@ class TrackingRow:
         plain = {k: from_attr(v) for k, v in item.items()}
         return cls(
             org_id=plain["org_id"],
-            task_id=plain["task_id"],
+            task_id=plain.get("task_id") or plain["pk"].rsplit("#TASK#", 1)[-1],  # a tombstone keeps only its key
             status=CallStatus(plain["status"]),
             journey_id=plain.get("journey_id", ""),
             pipeline_version=int(plain.get("pipeline_version", 1)),

@@ -32,6 +32,7 @@ from queues.envelope import Envelope, Kind
 from shared.dynamo import from_attr, to_attr
 from shared.errors import NotReadyYet, Permanent, Retryable
 from shared.logging import get_logger
+from shared.privacy.keys import cached_key, customer_hash, customer_numbers
 from shared.storage import recording_key
 from shared.tracking import CallStatus, tracking_key
 from shared.wxcc.download import RecordingUrlExpired
@@ -84,7 +85,7 @@ def make_fetch_handler(ctx: StageContext) -> Handler:
                 stage="fetch",
                 expected=CallStatus.CLAIMED,
                 new=CallStatus.FETCHED,
-                values={"recording_keys": outcome},
+                values={"recording_keys": outcome, **_row_hash(outcome)},
                 counters={"done": 1},
             )
         if not moved:
@@ -234,6 +235,16 @@ async def _skip(ctx: StageContext, ref: CallRef, journey_id: str, reason: str) -
         await ctx.journeys.complete_if_done(journey_id)
 
 
+def _row_hash(legs: list[dict[str, Any]]) -> dict[str, str]:
+    """The row's `customer_hash` (the main leg's, else any leg's), indexed by the tracking table's `by-customer`."""
+    hashes = [
+        leg["customer_hash"]
+        for leg in sorted(legs, key=lambda x: x.get("call_type") != "main")
+        if leg.get("customer_hash")
+    ]
+    return {"customer_hash": hashes[0]} if hashes else {}
+
+
 async def _store(ctx: StageContext, ref: CallRef, rec: Recording) -> dict[str, Any]:
     """Stream one recording into S3; an expired URL is refreshed once through a new captures query."""
     key = _key(ref, rec)
@@ -263,4 +274,13 @@ async def _store(ctx: StageContext, ref: CallRef, rec: Recording) -> dict[str, A
         "sha256": sha256,
         "start_ms": rec.attributes.start_time or 0,
         "stop_ms": rec.attributes.stop_time or 0,
+        **await _customer_hash(ctx, rec),
     }
+
+
+async def _customer_hash(ctx: StageContext, rec: Recording) -> dict[str, str]:
+    """The keyed hash of the leg's customer number (never the number itself), for erasure by customer number."""
+    numbers = customer_numbers(rec.attributes.participants)
+    if not numbers:
+        return {}
+    return {"customer_hash": customer_hash(await cached_key(ctx.settings), numbers[0])}

@@ -23,6 +23,7 @@ from queues.consumer import current_delivery
 from shared.dynamo import transact
 from shared.errors import Permanent, Retryable
 from shared.logging import get_logger
+from shared.privacy.erasure import Eraser
 from shared.tracking import Begin, CallStatus, TrackingTable, new_lease_owner
 from workers.context import StageContext
 
@@ -155,11 +156,25 @@ async def advance(
         items.append({"Put": ctx.journeys.job_put(journey_id, task_id, **job)})
     items.extend(extra)
     moved = await _transact_retrying_conflicts(ctx, items)
+    if not moved and await _erased_meanwhile(ctx, org_id, task_id, stage):
+        return False
     if not moved:
         log.warning("stage_result_already_recorded", stage=stage, new=new.value)
     elif new in (CallStatus.ANALYZED, CallStatus.FAILED):
         await ctx.journeys.complete_if_done(journey_id)
     return moved
+
+
+async def _erased_meanwhile(ctx: StageContext, org_id: str, task_id: str, stage: str) -> bool:
+    """Whether the call was erased while this step ran; if so, delete what the step stored (its row is a tombstone,
+    so nothing else will: see `shared.privacy.erasure`)."""
+    row = await ctx.tracking.get(org_id, task_id)
+    if row is None or row.status is not CallStatus.ERASED:
+        return False
+    eraser = Eraser(ctx.dynamodb, ctx.storage.client, ctx.resources)
+    swept = await eraser.sweep_erased(org_id, task_id)
+    log.warning("stage_result_erased", stage=stage, removed=sum(swept.values()))
+    return True
 
 
 TRANSACTION_CONFLICT_TRIES = 5

@@ -1,0 +1,298 @@
+"""Erasure of calls everywhere they are stored, by task id, customer number (its HMAC) or time window.
+
+Order of one call's erasure (`Eraser.erase_call`):
+
+1. The tracking row is replaced by a **tombstone** in one unconditional Put that returns the old row: `pk`,
+   `org_id`, `status = ERASED`, `erased_at`, `erasure_id` and the UTC days the call's objects are filed under —
+   no task id attribute, no number, no facts. From then on no claim (`attribute_not_exists(pk)`), `begin` (ERASED is
+   terminal) or `advance` (its `status = expected` condition) succeeds for the call, so no poll, webhook or replay
+   fetches it again, and an in-flight step cannot record a result: it calls `sweep_call` (`workers.outcomes`).
+2. Objects are deleted by known keys and by the call's own prefixes (a LIST of a prefix that only this call's
+   objects have, never a scan of a bucket): recordings (every leg), the transcript, analyses of every pipeline
+   version, analytics lines, transcription checkpoints.
+3. The analytics record is deleted and its stored contribution subtracted from the aggregates in one transaction
+   (conditional on the record's revision, so it is subtracted exactly once).
+4. The journey's per-call job item is deleted and, when the journey has a stored report, the report is rebuilt
+   without the call.
+5. Claim-check bodies that mention the call are deleted (the messages bucket holds only messages in flight, and
+   its objects expire after a day, so it is read whole).
+
+Finding a customer's calls reads the tracking table's `by-customer` index (the HMAC of the number, see
+`shared.privacy.keys`); a window reads the tracking table (a Scan: a window erasure is rare and bounded by the table).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from shared.analytics.aggregates import delta, split_key
+from shared.analytics.store import RECORD_SK, AnalyticsStore, aggregate_pk, record_pk
+from shared.dynamo import from_attr
+from shared.journeys import JourneyStore, journey_key
+from shared.logging import get_logger
+from shared.reports import ReportWriter, report_key
+from shared.resources import DataResources
+from shared.storage import Storage, checkpoint_prefix
+from shared.tracking import CallStatus, tracking_key
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_s3 import S3Client
+
+log = get_logger(__name__)
+
+CUSTOMER_INDEX = "by-customer"
+KINDS = (
+    "calls",
+    "recordings",
+    "transcripts",
+    "analyses",
+    "analytics_lines",
+    "checkpoints",
+    "analytics_records",
+    "aggregate_items",
+    "journey_jobs",
+    "reports_rebuilt",
+    "claim_checks",
+)
+
+
+def _day(epoch_ms: float | None) -> str | None:
+    if not epoch_ms:
+        return None
+    return f"{datetime.fromtimestamp(float(epoch_ms) / 1000, UTC):%Y/%m/%d}"
+
+
+def call_days(row: dict[str, Any] | None) -> list[str]:
+    """The UTC days (`yyyy/mm/dd`) a call's objects may be filed under: its end, its legs' starts, its claim, today
+    and yesterday (keys of a call without an end time are dated when they were written)."""
+    now = time.time() * 1000
+    days = {_day(now), _day(now - 86_400_000)}
+    if row:
+        facts = row.get("facts") or {}
+        days |= {
+            _day(facts.get("ended_ms")),
+            _day(facts.get("created_ms")),
+            _day(float(row.get("claimed_at", 0)) * 1000),
+        }
+        days |= {_day(leg.get("start_ms")) for leg in row.get("recording_keys") or []}
+        days |= set(row.get("days") or [])
+    return sorted(d for d in days if d)
+
+
+class Eraser:
+    """Erases calls of one deployment (its tables and buckets)."""
+
+    def __init__(self, dynamodb: DynamoDBClient, s3: S3Client, resources: DataResources) -> None:
+        self._ddb = dynamodb
+        self._s3 = s3
+        self._storage = Storage(s3)
+        self._res = resources
+        self._journeys = JourneyStore(dynamodb, resources.journeys_table.name)
+        self.objects_scanned = 0  # keys listed to find what to delete (bench/erasure.py reports it)
+
+    # --- finding calls ----------------------------------------------------------------------------------------
+    async def calls_of_customer(self, hashed: str) -> list[tuple[str, str]]:
+        """(org, task) of every call whose row carries this customer hash."""
+        found: list[tuple[str, str]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._res.tracking_table.name,
+            "IndexName": CUSTOMER_INDEX,
+            "KeyConditionExpression": "customer_hash = :h",
+            "ExpressionAttributeValues": {":h": {"S": hashed}},
+            "ProjectionExpression": "pk",
+        }
+        while True:
+            page = await self._ddb.query(**kwargs)
+            found.extend(_org_task(item["pk"]["S"]) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    async def calls_in_window(self, from_ms: int, to_ms: int, org_id: str | None = None) -> list[tuple[str, str]]:
+        """(org, task) of every call (not yet erased) that ended — or, when its end is unknown, was created — in
+        [from_ms, to_ms)."""
+        found: list[tuple[str, str]] = []
+        kwargs: dict[str, Any] = {"TableName": self._res.tracking_table.name}
+        while True:
+            page = await self._ddb.scan(**kwargs)
+            for item in page.get("Items", []):
+                row = {k: from_attr(v) for k, v in item.items()}
+                if row.get("status") == CallStatus.ERASED.value or (org_id and row.get("org_id") != org_id):
+                    continue
+                facts = row.get("facts") or {}
+                when = facts.get("ended_ms") or facts.get("created_ms") or float(row.get("claimed_at", 0)) * 1000
+                if from_ms <= float(when) < to_ms:
+                    found.append(_org_task(row["pk"]))
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # --- erasing ------------------------------------------------------------------------------------------------
+    async def erase_call(self, org_id: str, task_id: str, erasure_id: str) -> Counter[str]:
+        """Erase one call everywhere (see the module docstring); counts of what was removed, per kind."""
+        counts: Counter[str] = Counter()
+        before = await self._ddb.get_item(
+            TableName=self._res.tracking_table.name, Key=tracking_key(org_id, task_id), ConsistentRead=True
+        )
+        current = {k: from_attr(v) for k, v in before.get("Item", {}).items()} or None
+        if current is not None and current.get("status") == CallStatus.ERASED.value:
+            return counts
+        old = await self._tombstone(org_id, task_id, erasure_id, call_days(current))
+        row = old or current
+        counts["calls"] += 1
+        counts.update(await self.sweep_call(org_id, task_id, row))
+        counts.update(await self._analytics(org_id, task_id))
+        if row and row.get("journey_id"):
+            counts.update(await self._journey(str(row["journey_id"]), task_id))
+        counts["claim_checks"] += await self._claim_checks(task_id)
+        log.info("call_erased", erasure_id=erasure_id, **{k: v for k, v in counts.items() if v})
+        return counts
+
+    async def _tombstone(self, org_id: str, task_id: str, erasure_id: str, days: list[str]) -> dict[str, Any] | None:
+        now = time.time()
+        item: dict[str, Any] = {
+            **tracking_key(org_id, task_id),
+            "org_id": {"S": org_id},
+            "status": {"S": CallStatus.ERASED.value},
+            "erased_at": {"N": f"{now:.3f}"},
+            "erasure_id": {"S": erasure_id},
+            "updated_at": {"N": f"{now:.3f}"},
+            "lease_until": {"N": "0"},
+        }
+        if days:
+            item["days"] = {"L": [{"S": d} for d in days]}
+        resp = await self._ddb.put_item(TableName=self._res.tracking_table.name, Item=item, ReturnValues="ALL_OLD")
+        attrs = resp.get("Attributes")
+        return {k: from_attr(v) for k, v in attrs.items()} if attrs else None
+
+    async def sweep_erased(self, org_id: str, task_id: str) -> Counter[str]:
+        """`sweep_call` on the days the call's tombstone names (an in-flight step that found the tombstone)."""
+        resp = await self._ddb.get_item(
+            TableName=self._res.tracking_table.name, Key=tracking_key(org_id, task_id), ConsistentRead=True
+        )
+        row = {k: from_attr(v) for k, v in resp.get("Item", {}).items()}
+        return await self.sweep_call(org_id, task_id, {"days": row.get("days") or []})
+
+    async def sweep_call(self, org_id: str, task_id: str, row: dict[str, Any] | None) -> Counter[str]:
+        """Delete every S3 object of the call: the keys its row names and whatever is under its own prefixes on any
+        of its days (`call_days`). Also what an in-flight step that finds the tombstone runs to clean up."""
+        counts: Counter[str] = Counter()
+        results, recordings = self._res.results_bucket.name, self._res.recordings_bucket.name
+        days = call_days(row)
+        rec_keys = {str(leg["key"]) for leg in (row or {}).get("recording_keys") or [] if leg.get("key")}
+        for day in days:
+            rec_keys |= set(await self._list(recordings, f"recordings/{org_id}/{day}/{task_id}/"))
+        res_keys: dict[str, set[str]] = {"transcripts": set(), "analyses": set(), "analytics_lines": set()}
+        for name, kind in (("transcript_key", "transcripts"), ("analysis_key", "analyses")):
+            if (row or {}).get(name):
+                res_keys[kind].add(str(row[name]))  # type: ignore[index]
+        for day in days:
+            res_keys["transcripts"] |= set(await self._list(results, f"transcripts/{org_id}/{day}/{task_id}."))
+            res_keys["analyses"] |= set(await self._list(results, f"analyses/{org_id}/{day}/{task_id}."))
+            dt = day.replace("/", "-")
+            res_keys["analytics_lines"] |= set(await self._list(results, f"analytics/calls/dt={dt}/part-{task_id}."))
+        checkpoints = await self._list(results, checkpoint_prefix(org_id, task_id))
+        await self._storage.delete(recordings, sorted(rec_keys))
+        everything = sorted(set().union(*res_keys.values(), checkpoints))
+        await self._storage.delete(results, everything)
+        counts["recordings"] += len(rec_keys)
+        counts["checkpoints"] += len(checkpoints)
+        for kind, keys in res_keys.items():
+            counts[kind] += len(keys)
+        return counts
+
+    async def _list(self, bucket: str, prefix: str) -> list[str]:
+        keys = await self._storage.keys(bucket, prefix)
+        self.objects_scanned += len(keys)
+        return keys
+
+    async def _analytics(self, org_id: str, task_id: str) -> Counter[str]:
+        """Delete the call's analytics record and subtract its contribution from the aggregates, in one transaction."""
+        counts: Counter[str] = Counter()
+        table = self._res.analytics_table.name
+        stored = await AnalyticsStore(self._ddb, table).get(org_id, task_id)
+        if stored is None:
+            return counts
+        items: list[dict[str, Any]] = [
+            {
+                "Delete": {
+                    "TableName": table,
+                    "Key": {"pk": {"S": record_pk(org_id, task_id)}, "sk": {"S": RECORD_SK}},
+                    "ConditionExpression": "rev = :rev",
+                    "ExpressionAttributeValues": {":rev": {"S": stored.rev}},
+                }
+            }
+        ]
+        for key, change in sorted(delta({}, stored.contribution).items()):
+            dimension, day, value = split_key(key)
+            names = {f"#c{i}": name for i, name in enumerate(sorted(change))}
+            values = {f":c{i}": {"N": str(change[name])} for i, name in enumerate(sorted(change))}
+            items.append(
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"pk": {"S": aggregate_pk(org_id, dimension)}, "sk": {"S": f"{day}#{value}"}},
+                        "UpdateExpression": "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(change))),
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": values,
+                    }
+                }
+            )
+        await self._ddb.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        counts["analytics_records"] += 1
+        counts["aggregate_items"] += len(items) - 1
+        return counts
+
+    async def _journey(self, journey_id: str, task_id: str) -> Counter[str]:
+        """Delete the journey's job item of the call; rebuild the journey's stored report without it."""
+        counts: Counter[str] = Counter()
+        resp = await self._ddb.delete_item(
+            TableName=self._res.journeys_table.name,
+            Key=journey_key(journey_id, f"JOB#{task_id}"),
+            ReturnValues="ALL_OLD",
+        )
+        counts["journey_jobs"] += int(bool(resp.get("Attributes")))
+        try:
+            await self._s3.head_object(Bucket=self._res.results_bucket.name, Key=report_key(journey_id, "json"))
+        except Exception:  # no stored report (the journey runs, or it has none): nothing to rebuild
+            return counts
+        writer = ReportWriter(self._journeys, self._storage, self._res.results_bucket.name)
+        if await writer.write(journey_id) is not None:
+            counts["reports_rebuilt"] += 1
+        return counts
+
+    async def _claim_checks(self, task_id: str) -> int:
+        """Delete the claim-check bodies (messages in flight) that mention the call."""
+        bucket = self._res.messages_bucket.name
+        removed: list[str] = []
+        for key in await self._storage.keys(bucket, ""):
+            obj = await self._s3.get_object(Bucket=bucket, Key=key)
+            async with obj["Body"] as body:
+                if task_id.encode() in await body.read():
+                    removed.append(key)
+        await self._storage.delete(bucket, removed)
+        return len(removed)
+
+
+def _org_task(pk: str) -> tuple[str, str]:
+    org_part, _, task = pk.partition("#TASK#")
+    return org_part.removeprefix("ORG#"), task
+
+
+def window_ms(start: datetime, end: datetime) -> tuple[int, int]:
+    """A window as epoch milliseconds."""
+    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+
+
+def summary(counts: Counter[str]) -> str:
+    """Counts as `kind=n;…` (the audit event's short detail)."""
+    return ";".join(f"{k}={counts.get(k, 0)}" for k in KINDS)[:200]
+
+
+def as_json(counts: Counter[str]) -> str:
+    return json.dumps({k: counts.get(k, 0) for k in KINDS})
