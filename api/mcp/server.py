@@ -8,7 +8,7 @@ from typing import Any
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import ListToolsResult
+from mcp_types import Tool
 
 from api.auth import Principal
 from api.context import ApiContext
@@ -57,16 +57,21 @@ class ScopedToolList:
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         result = await call_next(ctx)
-        if ctx.method != "tools/list" or not isinstance(result, ListToolsResult):
-            return result
+        if ctx.method != "tools/list" or not isinstance(result, dict):
+            return result  # the chain hands back the wire form (a dict) of the handler's result
         principal = http_principal(ctx.request)
         shown = []
-        for tool in result.tools:
+        for wire in result.get("tools", []):
+            tool = Tool.model_validate(wire)
             spec = self._specs.get(tool.name)
             view = narrowed(tool, spec, principal) if spec is not None and principal is not None else None
             if view is not None:
-                shown.append(view)
-        return result.model_copy(update={"tools": shown})
+                shown.append(view if view is not tool else wire)
+        return {**result, "tools": [t if isinstance(t, dict) else _wire(t) for t in shown]}
+
+
+def _wire(tool: Tool) -> dict[str, Any]:
+    return tool.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 def build_server(c: ApiContext, *, http: bool) -> MCPServer[Any]:
