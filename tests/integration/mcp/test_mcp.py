@@ -17,6 +17,7 @@ from mcp_types import CallToolResult
 
 from api.mcp.models import ToolName
 from api.routing import Scope
+from shared.audit import AuditLog, FrontDoor, Outcome
 from tests.helpers import eventually
 from tests.integration.mcp.conftest import McpStack
 
@@ -153,6 +154,13 @@ async def test_http_fault_journey_report_transcript_and_stats(mcp_stack: McpStac
             ToolName.JOURNEYS, {"action": "cancel", "journey_id": status["journey"]["id"], "confirm": True}
         )
         assert "journey_not_running" in error_text(finished)
+        async with mcp_stack.stack.clients.s3() as s3:
+            events = await AuditLog.for_prefix(s3, mcp_stack.settings.name_prefix).read(
+                now - timedelta(minutes=5), datetime.now(UTC) + timedelta(minutes=1), action="journey.cancel"
+            )
+        assert [(e.front_door, e.outcome, e.actor, e.targets) for e in events] == [
+            (FrontDoor.MCP, Outcome.DENIED, "key:admin", {"journey_id": status["journey"]["id"]})
+        ]  # the refused cancel is in the audit trail; the unconfirmed one never ran
         license_status = ok(await client.call_tool(ToolName.LICENSE, {"action": "status"}))["status"]
         assert license_status["org_id"] == mcp_stack.settings.wxcc_org_id and license_status["state"] == "evaluation"
 
