@@ -20,8 +20,8 @@ Actions:
 - status: state (active, evaluation, expired, invalid, …), plan, customer, features, monthly allowance of calls and
   audio hours, this month's usage and what remains, warnings, calls held for want of allowance, expiry.
 - usage: calls and billed audio per calendar month, this month first, for the last `months` months.
-- activate: install a license `key` for the org (it replaces the current license; held calls the new license admits
-  resume). Destructive: set confirm to true only after the user agreed.
+- activate: install a license `key` for the org (it replaces the current license). Destructive: set confirm to true
+  only after the user agreed.
 org_id defaults to the server's WXCC org."""
 
 
