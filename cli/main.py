@@ -29,9 +29,10 @@ CONFIGURATION_ERROR = 2
 
 def _api_variables() -> list[str]:
     """The variables the API's own settings read (`CALLPIPE_API_*`): known, not misspelt."""
-    from api.config import ApiConfig
+    from api.config import ApiConfig, OidcConfig  # access control (issue 20): OidcConfig reads CALLPIPE_OIDC_*
 
-    return [f"CALLPIPE_API_{name.upper()}" for name in ApiConfig.model_fields]
+    oidc = [f"CALLPIPE_OIDC_{name.upper()}" for name in OidcConfig.model_fields]
+    return [f"CALLPIPE_API_{name.upper()}" for name in ApiConfig.model_fields] + oidc
 
 
 def _api_config_problems() -> list[Problem]:
@@ -166,6 +167,13 @@ def _cmd_analytics(args: argparse.Namespace) -> int:
     return asyncio.run(run(args, _settings()))
 
 
+# access control (issue 20)
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from cli.audit import run
+
+    return asyncio.run(run(args, _settings()))
+
+
 def _cmd_api(args: argparse.Namespace) -> int:
     from api.server import run_api
 
@@ -183,6 +191,12 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 
 def _cmd_wxcc(args: argparse.Namespace) -> int:
     from cli.wxcc import run
+
+    return asyncio.run(run(args, _settings("wxcc")))
+
+
+def _cmd_webhooks(args: argparse.Namespace) -> int:  # webhooks (issue 17)
+    from cli.webhooks import run
 
     return asyncio.run(run(args, _settings("wxcc")))
 
@@ -276,6 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
     configure_analytics(analytics)
     analytics.set_defaults(func=_cmd_analytics)
 
+    # access control (issue 20)
+    from cli.audit import configure as configure_audit
+
+    audit = sub.add_parser("audit", help="the audit trail: who changed what, when, with what outcome")
+    configure_audit(audit)
+    audit.set_defaults(func=_cmd_audit)
+
     from cli.doctor import configure as configure_doctor
 
     doctor = sub.add_parser(
@@ -289,6 +310,12 @@ def build_parser() -> argparse.ArgumentParser:
     wxcc = sub.add_parser("wxcc", help="WXCC maintenance: reset-token")
     configure_wxcc(wxcc)
     wxcc.set_defaults(func=_cmd_wxcc)
+
+    from cli.webhooks import configure as configure_webhooks  # webhooks (issue 17)
+
+    webhooks = sub.add_parser("webhooks", help="the WXCC capture:available subscription: register, list, delete")
+    configure_webhooks(webhooks)
+    webhooks.set_defaults(func=_cmd_webhooks)
 
     api = sub.add_parser("api", help="serve the journey API until SIGTERM")
     api.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a container's port is published by its platform
