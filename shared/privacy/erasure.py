@@ -13,7 +13,8 @@ Order of one call's erasure (`Eraser.erase_call`):
 3. The analytics record is deleted and its stored contribution subtracted from the aggregates in one transaction
    (conditional on the record's revision, so it is subtracted exactly once).
 4. The journey's per-call job item is deleted and, when the journey has a stored report, the report is rebuilt
-   without the call.
+   without the call; the call's license items (reservation, held call) are deleted — the month's usage counters
+   stay, they hold no id and count what was billed.
 5. Claim-check bodies that mention the call are deleted (the messages bucket holds only messages in flight, and
    its objects expire after a day, so it is read whole).
 
@@ -57,6 +58,7 @@ KINDS = (
     "aggregate_items",
     "journey_jobs",
     "reports_rebuilt",
+    "license_items",
     "claim_checks",
 )
 
@@ -149,6 +151,7 @@ class Eraser:
         counts.update(await self._analytics(org_id, task_id))
         if row and row.get("journey_id"):
             counts.update(await self._journey(str(row["journey_id"]), task_id))
+        counts["license_items"] += await self._license(org_id, task_id, call_days(row))
         counts["claim_checks"] += await self._claim_checks(task_id)
         log.info("call_erased", erasure_id=erasure_id, **{k: v for k, v in counts.items() if v})
         return counts
@@ -265,6 +268,22 @@ class Eraser:
         if await writer.write(journey_id) is not None:
             counts["reports_rebuilt"] += 1
         return counts
+
+    async def _license(self, org_id: str, task_id: str, days: list[str]) -> int:
+        """Delete the call's license items (`shared.license.table`): its reservation of each month it may have been
+        admitted in, and its held-call item. The month's usage counters stay: they count what was processed and
+        billed, and hold no id."""
+        months = sorted({day[:7].replace("/", "-") for day in days})
+        sks = [f"RES#{month}#{task_id}" for month in months] + [f"HELD#{task_id}"]
+        removed = 0
+        for sk in sks:
+            resp = await self._ddb.delete_item(
+                TableName=self._res.license_table.name,
+                Key={"pk": {"S": f"ORG#{org_id}"}, "sk": {"S": sk}},
+                ReturnValues="ALL_OLD",
+            )
+            removed += int(bool(resp.get("Attributes")))
+        return removed
 
     async def _claim_checks(self, task_id: str) -> int:
         """Delete the claim-check bodies (messages in flight) that mention the call."""
