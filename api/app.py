@@ -15,6 +15,7 @@ from api.routes import analytics, calls, dlq, health, journeys, meta, reports
 from api.routes import audit as audit_routes  # access control (issue 20)
 from api.routes import auth as auth_routes  # access control (issue 20)
 from api.routes import license as license_routes  # license (issue 14)
+from api.routes import privacy as privacy_routes  # privacy (issue 16)
 from api.routes import webhooks as webhook_routes  # webhooks (issue 17)
 from api.routing import Route, RouteGroup, register
 from shared.aws import AwsClients
@@ -33,6 +34,7 @@ ROUTE_GROUPS: tuple[RouteGroup, ...] = (
     audit_routes.GROUP,  # access control (issue 20)
     webhook_routes.GROUP,  # webhooks (issue 17)
     license_routes.GROUP,  # license (issue 14)
+    privacy_routes.GROUP,  # privacy (issue 16)
 )
 
 

@@ -174,6 +174,12 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return asyncio.run(run(args, _settings()))
 
 
+def _cmd_privacy(args: argparse.Namespace) -> int:  # privacy (issue 16)
+    from cli.privacy import run
+
+    return asyncio.run(run(args, _settings()))
+
+
 def _cmd_api(args: argparse.Namespace) -> int:
     from api.server import run_api
 
@@ -316,6 +322,12 @@ def build_parser() -> argparse.ArgumentParser:
     webhooks = sub.add_parser("webhooks", help="the WXCC capture:available subscription: register, list, delete")
     configure_webhooks(webhooks)
     webhooks.set_defaults(func=_cmd_webhooks)
+
+    from cli.privacy import configure as configure_privacy  # privacy (issue 16)
+
+    privacy = sub.add_parser("privacy", help="erase a customer's or a window's calls everywhere")
+    configure_privacy(privacy)
+    privacy.set_defaults(func=_cmd_privacy)
 
     api = sub.add_parser("api", help="serve the journey API until SIGTERM")
     api.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a container's port is published by its platform
