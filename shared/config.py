@@ -192,11 +192,11 @@ class Settings(BaseSettings):
     privacy_hmac_secret_name: str = Field(
         default="", description="Secrets Manager name of the HMAC key ('': {name_prefix}/privacy-hmac)."
     )
-    retention_recordings_days: int = Field(default=90, ge=1, description="Recordings (all legs) in S3.")
+    retention_recordings_days: int = Field(default=180, ge=1, description="Recordings (all legs) in S3.")
     retention_transcripts_days: int = Field(default=365, ge=1, description="Redacted transcripts in S3.")
-    retention_analyses_days: int = Field(default=365, ge=1, description="Analyses in S3.")
+    retention_analyses_days: int = Field(default=730, ge=1, description="Analyses in S3.")
     retention_analytics_days: int = Field(default=730, ge=1, description="Analytics lines (Athena) in S3.")
-    retention_reports_days: int = Field(default=365, ge=1, description="Journey reports and journey logs in S3.")
+    retention_reports_days: int = Field(default=730, ge=1, description="Journey reports and journey logs in S3.")
     retention_checkpoints_days: int = Field(default=2, ge=1, description="Transcription checkpoints (raw text).")
     retention_tracking_days: int = Field(default=400, ge=1, description="Tracking rows (DynamoDB TTL).")
     redact_audio: bool = Field(default=False, description="Mute redacted spans in the stored recording.")

@@ -7,8 +7,9 @@ locals {
       name      = "${var.name_prefix}-wxcc-tracking"
       hash_key  = "pk"
       range_key = null
-      ttl       = "ttl"
-      indexes   = []
+      ttl       = "ttl" # tracking rows expire after CALLPIPE_RETENTION_TRACKING_DAYS (privacy: tombstones never do)
+      # privacy: a customer's calls by the HMAC of the number (shared/privacy/keys.py), for erasure
+      indexes = [{ name = "by-customer", hash_key = "customer_hash", range_key = null }]
     }
     journeys = {
       name      = "${var.name_prefix}-journeys"
@@ -37,7 +38,13 @@ locals {
       range_key = "sk"
       ttl       = null
       # Per-call records and exact per-org/day/dimension aggregates (shared/analytics/); an org's calls newest first.
-      indexes = [{ name = "by-org-time", hash_key = "list_pk", range_key = "list_sk" }]
+      indexes = [
+        { name = "by-org-time", hash_key = "list_pk", range_key = "list_sk" },
+        # analytics: an org's calls of one queue, agent or customer sentiment, newest first (filtered lists).
+        { name = "by-org-queue", hash_key = "queue_pk", range_key = "list_sk" },
+        { name = "by-org-agent", hash_key = "agent_pk", range_key = "list_sk" },
+        { name = "by-org-sentiment", hash_key = "sentiment_pk", range_key = "list_sk" },
+      ]
     }
   }
 

@@ -16,9 +16,9 @@ locals {
       { id = "analyses", prefix = "analyses/", days = var.analyses_retention_days, ia_days = 0 },
       { id = "analytics", prefix = "analytics/", days = var.analytics_retention_days, ia_days = 0 },
       { id = "athena-results", prefix = "athena-results/", days = var.athena_results_retention_days, ia_days = 0 },
-      { id = "reports", prefix = "reports/", days = var.analytics_retention_days, ia_days = 0 },
+      { id = "reports", prefix = "reports/", days = var.reports_retention_days, ia_days = 0 },
       # Work in progress (transcribe's per-chunk checkpoints): removed when a step finishes; this sweeps leftovers.
-      { id = "work", prefix = "work/", days = 7, ia_days = 0 },
+      { id = "work", prefix = "work/", days = var.checkpoints_retention_days, ia_days = 0 },
     ]
     messages  = [{ id = "claim-check-bodies", prefix = "", days = var.messages_retention_days, ia_days = 0 }]
     logs      = [{ id = "logs", prefix = "", days = var.logs_retention_days, ia_days = 0 }]

@@ -122,3 +122,16 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+# privacy (issue 16): the same days as CALLPIPE_RETENTION_REPORTS_DAYS / CALLPIPE_RETENTION_CHECKPOINTS_DAYS
+variable "reports_retention_days" {
+  description = "Days journey reports and journey logs (results bucket, reports/) are kept."
+  type        = number
+  default     = 730
+}
+
+variable "checkpoints_retention_days" {
+  description = "Days transcription checkpoints (raw, unredacted chunk text under work/) may outlive a failed step."
+  type        = number
+  default     = 2
+}
