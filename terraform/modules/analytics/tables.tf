@@ -267,3 +267,100 @@ resource "aws_glue_catalog_table" "journey_logs" {
     }
   }
 }
+
+# access control (issue 20): the audit trail, s3://{prefix}-logs/audit/dt=YYYY-MM-DD/{HHMMSS.ffffff}-{id}.jsonl, one
+# JSON line per event (shared/audit.py); the logs bucket is always named {prefix}-logs (modules/data/s3.tf).
+#   SELECT at, actor, action, targets, outcome FROM "<prefix>_analytics"."audit_events"
+#   WHERE dt BETWEEN '2026-03-01' AND '2026-03-07' AND action = 'replayDlq' ORDER BY at;
+locals {
+  audit_root = "s3://${var.name_prefix}-logs/audit"
+}
+
+resource "aws_glue_catalog_table" "audit_events" {
+  name          = "audit_events"
+  database_name = aws_glue_catalog_database.this.name
+  description   = "Audit trail: one row per change (API, CLI, MCP) with its actor, action, targets and outcome, partitioned by dt = the UTC day it happened."
+  table_type    = "EXTERNAL_TABLE"
+
+  parameters = {
+    EXTERNAL                      = "TRUE"
+    classification                = "json"
+    "projection.enabled"          = "true"
+    "projection.dt.type"          = "date"
+    "projection.dt.format"        = "yyyy-MM-dd"
+    "projection.dt.range"         = "${var.partition_projection_start},NOW"
+    "projection.dt.interval"      = "1"
+    "projection.dt.interval.unit" = "DAYS"
+    "storage.location.template"   = "${local.audit_root}/dt=$${dt}/"
+  }
+
+  partition_keys {
+    name = "dt"
+    type = "string"
+  }
+
+  storage_descriptor {
+    location      = "${local.audit_root}/"
+    input_format  = local.text_input
+    output_format = local.text_output
+
+    ser_de_info {
+      name                  = local.json_serde.name
+      serialization_library = local.json_serde.serialization_library
+      parameters            = local.json_serde.parameters
+    }
+
+    columns {
+      name = "id"
+      type = "string"
+    }
+    columns {
+      name    = "at"
+      type    = "string"
+      comment = "ISO-8601 time of the change (UTC)"
+    }
+    columns {
+      name    = "actor"
+      type    = "string"
+      comment = "key:{id} | oidc:{subject} | cli:{user} | anonymous"
+    }
+    columns {
+      name = "actor_label"
+      type = "string"
+    }
+    columns {
+      name    = "front_door"
+      type    = "string"
+      comment = "http | cli | mcp"
+    }
+    columns {
+      name    = "action"
+      type    = "string"
+      comment = "the API operation id (createJourney) or area.verb (license.activate)"
+    }
+    columns {
+      name    = "targets"
+      type    = "map<string,string>"
+      comment = "ids of what was acted on, e.g. journey_id, stage, created"
+    }
+    columns {
+      name    = "outcome"
+      type    = "string"
+      comment = "ok | denied | failed"
+    }
+    columns {
+      name    = "status"
+      type    = "int"
+      comment = "HTTP status (HTTP requests only)"
+    }
+    columns {
+      name = "request_id"
+      type = "string"
+    }
+    columns {
+      name    = "detail"
+      type    = "string"
+      comment = "a short machine reason (an error code)"
+    }
+  }
+}
