@@ -60,7 +60,7 @@ module "compute" {
   setting_secrets    = module.config.setting_secrets
   secret_arns        = values(module.config.secret_arns)
   parameter_arns     = values(module.config.parameter_arns)
-  environment        = var.environment
+  environment        = merge(var.environment, try(module.auth[0].api_environment, {})) # OIDC when cognito is on
 
   image_tag        = var.image_tag
   cpu_architecture = var.cpu_architecture
@@ -98,4 +98,16 @@ module "scheduling" {
   journey_starter  = module.compute.journey_starter
   enabled          = var.poll_schedule_enabled
   interval_minutes = var.poll_interval_minutes
+}
+
+# access control (issue 20): optional Cognito sign-in (off by default; var.cognito.enabled turns it on)
+module "auth" {
+  count  = var.cognito.enabled ? 1 : 0
+  source = "../../modules/auth"
+
+  name_prefix   = var.name_prefix
+  domain_prefix = coalesce(var.cognito.domain_prefix, var.name_prefix)
+  callback_urls = var.cognito.callback_urls
+  logout_urls   = var.cognito.logout_urls
+  mfa           = var.cognito.mfa
 }

@@ -47,3 +47,15 @@ output "alarm_topic_arn" {
   description = "SNS topic of all alarms."
   value       = module.observability.alarm_topic_arn
 }
+
+output "sso" {
+  description = "Cognito sign-in (null unless var.cognito.enabled): issuer, client id, user pool, hosted UI, groups."
+  value = var.cognito.enabled ? {
+    issuer        = module.auth[0].issuer
+    client_id     = module.auth[0].client_id
+    user_pool_id  = module.auth[0].user_pool_id
+    hosted_ui_url = module.auth[0].hosted_ui_url
+    groups        = module.auth[0].groups
+  } : null
+}
+

@@ -176,3 +176,18 @@ variable "poll_lookback_minutes" {
   type        = number
   default     = 60
 }
+
+# --- Access control (issue 20) ---------------------------------------------------------------------------------------
+
+variable "cognito" {
+  description = "Optional Cognito sign-in for the console and the API (modules/auth); off by default."
+  type = object({
+    enabled       = optional(bool, false)
+    domain_prefix = optional(string, "")       # hosted-UI domain prefix; default the name prefix
+    callback_urls = optional(list(string), []) # the console's URL, e.g. ["https://callpipe.example.com/"]
+    logout_urls   = optional(list(string), [])
+    mfa           = optional(string, "OPTIONAL")
+  })
+  default = {}
+}
+

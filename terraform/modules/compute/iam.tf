@@ -149,7 +149,8 @@ resource "aws_iam_role_policy" "execution" {
 #     kind=reprocess           + tracking rows reopened (UpdateItem), the analyze queue Send
 #   GET /journeys[/{id}], cancel   journeys table Get/Query (by-state index)/Update; DLQ depths (GetQueueAttributes)
 #   GET /calls/{task_id}       tracking table GetItem; analytics table GetItem (the call's record)
-#   GET /calls, GET /analytics/summary   analytics table Query (aggregate items; by-org-time index) and GetItem
+#   GET /calls, GET /analytics/summary   analytics table BatchGetItem (aggregate blocks), Query (the by-org-time,
+#                              -queue, -agent, -sentiment listing indexes) and GetItem
 #   GET /calls/{task_id}/transcript      the transcript object (results bucket, transcripts/*) GetObject
 #   GET /calls/{task_id}/recording       presigned GET URLs of recordings: signed with this role, so s3:GetObject on
 #                              recordings/* (the API never reads the bytes itself)
@@ -172,7 +173,7 @@ data "aws_iam_policy_document" "api" {
 
   statement {
     sid       = "AnalyticsRead"
-    actions   = ["dynamodb:GetItem", "dynamodb:Query"]
+    actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"] # analytics: aggregate blocks (batch)
     resources = concat([local.t.analytics.arn], values(local.t.analytics.index_arns))
   }
 
@@ -222,6 +223,20 @@ data "aws_iam_policy_document" "api" {
     sid       = "ReadinessBuckets"
     actions   = ["s3:ListBucket"] # what HeadBucket needs
     resources = [local.b.recordings.arn, local.b.results.arn, local.b.messages.arn]
+  }
+
+  # access control (issue 20): every mutating request writes an audit event, GET /audit reads them back
+  # (s3://{prefix}-logs/audit/dt=…; SSE-S3, so no KMS); /ready's HeadBucket and the reader's listing need ListBucket.
+  statement {
+    sid       = "AuditTrail"
+    actions   = ["s3:PutObject", "s3:GetObject"]
+    resources = ["${local.b.logs.arn}/audit/*"]
+  }
+
+  statement {
+    sid       = "AuditTrailList"
+    actions   = ["s3:ListBucket"]
+    resources = [local.b.logs.arn]
   }
 
   statement {
