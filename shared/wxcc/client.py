@@ -331,6 +331,8 @@ class WxccClient:
     def _classify(self, response: httpx.Response) -> dict[str, Any]:
         status = response.status_code
         where = f"{response.request.method} {response.request.url.path}"
+        if status == 204:  # No Content: what a DELETE answers (the Subscriptions API)
+            return {}
         if status < 400:
             malformed = malformed_body(where, response)
             if malformed is not None:

@@ -90,6 +90,23 @@ class SimulatorConfig(BaseModel):
         default=None, ge=1, description="requests a client may make per minute; None: off"
     )
     faults: tuple[FaultRule, ...] = ()
+
+    # --- webhooks (issue 17): capture:available deliveries to subscriptions, and their faults
+    webhook_tick_s: float = Field(default=0.2, gt=0, le=60, description="how often new captures are looked for")
+    webhook_allow_http: bool = Field(default=True, description="accept http:// destinations (a local receiver)")
+    webhook_lost_fraction: float = Field(default=0.0, ge=0, le=1, description="events never sent")
+    webhook_duplicate_fraction: float = Field(default=0.0, ge=0, le=1, description="events sent twice")
+    webhook_delay_fraction: float = Field(default=0.0, ge=0, le=1, description="events sent late ...")
+    webhook_delay_s: float = Field(default=5.0, ge=0, description="... by this long")
+    webhook_reorder: bool = Field(default=False, description="shuffle the events found in one tick")
+    webhook_bad_signature_fraction: float = Field(
+        default=0.0, ge=0, le=1, description="events sent with a wrong signature (and not correctly)"
+    )
+    webhook_replay_fraction: float = Field(
+        default=0.0, ge=0, le=1, description="events whose old copy (validly signed, stale timestamp) is sent too"
+    )
+    webhook_replay_age_s: float = Field(default=3600.0, ge=0, description="how old a replayed copy claims to be")
+    webhook_retries: int = Field(default=2, ge=0, le=10, description="retries of a delivery answered 5xx/409/nothing")
     fault_seed: int | None = Field(default=None, description="seed of probabilistic faults (the call seed when None)")
 
     @model_validator(mode="after")

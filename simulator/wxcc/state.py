@@ -18,6 +18,7 @@ from simulator.wxcc.signing import UrlSigner
 from simulator.wxcc.stats import Stats
 from simulator.wxcc.tokens import TokenStore
 from simulator.wxcc.wavcache import WavCache
+from simulator.wxcc.webhooks import Subscription, WebhookSender
 
 log = get_logger(__name__)
 
@@ -60,6 +61,8 @@ class SimulatorState:
         self.capture_queries: Counter[str] = Counter()  # captures queries per task id
         self.leg_downloads: Counter[str] = Counter()  # GETs of each recording (complete or cut short)
         self.truncate_legs: dict[str, tuple[int, float]] = {}  # recording id → (downloads left to cut, fraction)
+        self.subscriptions: dict[str, Subscription] = {}  # webhooks (issue 17)
+        self.webhooks = WebhookSender(self)
         self.calls: dict[str, Call] = {}
         self.legs: dict[str, LegRef] = {}
         self.tags: dict[str, LegRef] = {}
@@ -135,4 +138,10 @@ class SimulatorState:
                 "renderSeconds": round(self.wavs.render_seconds, 3),
             },
             "now": self.clock.now_ms(),
+            "webhooks": {  # webhooks (issue 17)
+                "subscriptions": len(self.subscriptions),
+                "events": dict(self.webhooks.log.events),
+                "deliveries": dict(self.webhooks.log.statuses),
+                "pending": self.webhooks.pending,
+            },
         }
