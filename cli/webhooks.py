@@ -16,6 +16,7 @@ import httpx
 
 from shared.aws import AwsClients
 from shared.config import Settings
+from shared.logging import redactor
 from shared.resources import DataResources
 from shared.webhooks.secrets import new_secret, secret_name, secretsmanager, store_secret
 from shared.wxcc.budget import RateBudget
@@ -60,6 +61,7 @@ async def register(settings: Settings, *, url: str, name: str, allow_http: bool 
     """Store a new secret, then subscribe `url` to capture:available signed with it."""
     destination = check_destination(url, allow_http=allow_http)
     secret = new_secret()
+    redactor.add([secret])  # scrubbed from any log line, should one ever carry it
     async with secretsmanager(settings) as client:
         await store_secret(client, secret_name(settings), secret)
     async with subscriptions_api(settings) as api:

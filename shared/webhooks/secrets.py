@@ -17,7 +17,7 @@ import aioboto3
 from botocore.config import Config
 
 from shared.config import Settings
-from shared.logging import get_logger
+from shared.logging import get_logger, redactor
 
 SecretsManagerClient = Any  # no type stubs for this service are installed
 
@@ -96,5 +96,6 @@ class SecretSource:
             log.warning("webhook_secret_unreadable", name=name, error=type(exc).__name__)
             return self._cached
         self._cached = _parse(value)
+        redactor.add(self._cached)  # scrubbed from any log line, should one ever carry it
         self._read_at = time.monotonic()
         return self._cached
