@@ -44,7 +44,7 @@ async def seed(settings: Settings, calls: int, target: int, writers: int) -> Non
 
         async def one(n: int) -> None:
             task = str(uuid.uuid4())
-            number = TARGET_NUMBER if n < target else f"+1415555{n % 10_000:04d}"
+            number = TARGET_NUMBER if n < target else f"+1212555{n % 10_000:04d}"  # never the target
             ended = now_ms - (n % 30) * 86_400_000
             rec = recording_key(ORG, ended, task, "r1")
             tr = transcript_key(ORG, ended, task)
