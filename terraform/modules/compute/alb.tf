@@ -145,3 +145,72 @@ resource "aws_lb_listener" "https" {
 
   tags = var.tags
 }
+
+# webhooks (issue 17): WXCC posts capture:available to POST /api/v1/webhooks/wxcc (authenticated by its HMAC
+# signature, not an API key). WXCC must reach the ALB: a public ALB (alb_internal = false), or a route in front.
+# Its source ranges (webhook_source_cidrs) are let in on 443 and may reach that one path only.
+resource "aws_vpc_security_group_ingress_rule" "alb_webhooks" {
+  for_each = toset(var.webhook_source_cidrs)
+
+  security_group_id = aws_security_group.alb.id
+  description       = "HTTPS from WXCC webhooks"
+  cidr_ipv4         = each.value
+  from_port         = 443
+  to_port           = 443
+  ip_protocol       = "tcp"
+  tags              = var.tags
+}
+
+resource "aws_lb_listener_rule" "webhooks" {
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 10
+
+  condition {
+    path_pattern {
+      values = ["/api/v1/webhooks/wxcc"]
+    }
+  }
+
+  condition {
+    http_request_method {
+      values = ["POST"]
+    }
+  }
+
+  action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.api.arn
+  }
+
+  tags = var.tags
+}
+
+resource "aws_lb_listener_rule" "webhook_sources_only_webhooks" {
+  count        = length(var.webhook_source_cidrs) > 0 ? 1 : 0
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 20
+
+  condition {
+    source_ip {
+      values = var.webhook_source_cidrs
+    }
+  }
+
+  action {
+    type = "fixed-response"
+
+    fixed_response {
+      content_type = "application/json"
+      message_body = "{\"error\": {\"code\": \"forbidden\", \"message\": \"only the webhook path is open to this source\"}}"
+      status_code  = "403"
+    }
+  }
+
+  tags = var.tags
+}
+
+variable "webhook_source_cidrs" {
+  description = "Source ranges of WXCC webhook deliveries (Cisco publishes them per data center): HTTPS in, webhook path only."
+  type        = list(string)
+  default     = []
+}

@@ -239,6 +239,45 @@ data "aws_iam_policy_document" "api" {
     resources = [local.b.logs.arn]
   }
 
+  # webhooks (issue 17): POST /api/v1/webhooks/wxcc claims a call under the org's live journey (TransactWriteItems
+  # of the tracking row, the journey's JOB# record and counter; a rollback deletes them when SQS refuses the fetch),
+  # dedupes event ids in the coordination table (WEBHOOK#… items only) and reads the webhook secret.
+  statement {
+    sid       = "WebhookClaims"
+    actions   = ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"]
+    resources = [local.t.tracking.arn, local.t.journeys.arn]
+  }
+
+  statement {
+    sid       = "WebhookEventIds"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+    resources = [local.t.coordination.arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["WEBHOOK#*"]
+    }
+  }
+
+  statement {
+    sid       = "WebhookSecret"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = ["arn:aws:secretsmanager:${local.region}:${local.account_id}:secret:${var.name_prefix}/wxcc-webhook-secret-*"]
+  }
+
+  statement {
+    sid       = "WebhookSecretKey"
+    actions   = ["kms:Decrypt"]
+    resources = ["arn:aws:kms:${local.region}:${local.account_id}:key/*"] # the secret's key (aws/secretsmanager by default), via Secrets Manager only
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${local.region}.amazonaws.com"]
+    }
+  }
+
   statement {
     sid       = "UseDataKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]

@@ -11,6 +11,11 @@
 # ECS RunTask is a native Scheduler target: one IAM role, retries by Scheduler, and the code path stays in the code.
 # Overlapping lookback windows (lookback > interval) lose nothing when a run is late or fails; the tracking table's
 # conditional claim makes the calls seen twice count once.
+#
+# With webhooks (issue 17) this schedule is the reconciliation: WXCC's capture:available deliveries are not guaranteed,
+# so each run finds what the webhooks missed. A call a webhook already claimed (under the org's live journey) counts as
+# `skipped_duplicate` in the run's journey; its `poll.queued` is what only the poll found. The interval may then be
+# long (e.g. 60 min, lookback 120 min): webhooks bring the latency, this schedule the completeness.
 
 locals {
   schedule_expression = var.interval_minutes == 1 ? "rate(1 minute)" : "rate(${var.interval_minutes} minutes)"
