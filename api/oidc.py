@@ -69,6 +69,35 @@ class OidcVerifier:
             }
         return self._endpoints
 
+    async def exchange(self, code: str, verifier: str, redirect_uri: str) -> tuple[str, int]:
+        """Trade a PKCE authorization code for the ID token at the issuer's token endpoint (for the console, whose
+        content policy allows this origin only); the token is verified before it is handed on. (token, expires_in)."""
+        endpoint = (await self.endpoints()).get("token_endpoint")
+        if endpoint is None:
+            raise ApiError(503, "oidc_unavailable", "the sign-in provider's token endpoint could not be discovered")
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=FETCH_TIMEOUT_S, follow_redirects=False)
+        form = {
+            "grant_type": "authorization_code",
+            "client_id": self.config.client_id or self.config.audience,
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "code_verifier": verifier,
+        }
+        try:
+            resp = await self._http.post(endpoint, data=form, headers={"Accept": "application/json"})
+            body = resp.json() if len(resp.content) <= MAX_JWKS_BYTES else {}
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("oidc_token_exchange_unavailable", issuer=self._issuer, error=type(exc).__name__)
+            raise ApiError(503, "oidc_unavailable", "the sign-in provider could not be reached") from exc
+        if resp.status_code != 200 or not isinstance(body, dict) or not isinstance(body.get("id_token"), str):
+            reason = str(body.get("error", "") if isinstance(body, dict) else "")[:64] or f"http_{resp.status_code}"
+            log.info("oidc_token_exchange_refused", reason=reason)
+            raise ApiError(400, "token_exchange_failed", "the sign-in provider issued no token", {"reason": reason})
+        token = str(body["id_token"])
+        claims = await self.claims(token)
+        return token, max(0, int(claims["exp"]) - int(time.time()))
+
     async def principal(self, token: str) -> Principal:
         """The principal a valid token names; 401 `invalid_token` with a reason otherwise."""
         claims = await self.claims(token)

@@ -1,5 +1,7 @@
-"""`GET /api/v1/whoami` (the caller's key id, label and scopes) and `GET /api/v1/auth/config` (how to sign in: API
-keys, and the OIDC issuer and client id when SSO is on), so the console can offer SSO and hide what a key may not do."""
+"""`GET /api/v1/whoami` (the caller's key id, label and scopes), `GET /api/v1/auth/config` (how to sign in: API keys,
+and the OIDC issuer and client id when SSO is on) and `POST /api/v1/auth/token` (the console's PKCE code exchange,
+relayed to the issuer so the console talks to its own origin only), so the console can offer SSO and hide what a key
+may not do."""
 
 from __future__ import annotations
 
@@ -7,12 +9,13 @@ from datetime import datetime
 from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import PrincipalKind
 from api.context import CHECKER
+from api.errors import ApiError, ErrorBody
 from api.middleware import PRINCIPAL
-from api.parsing import json_response
+from api.parsing import json_response, parse_body
 from api.routing import Route, RouteGroup, Scope
 
 PREFIX = "/api/v1"
@@ -45,6 +48,23 @@ class AuthConfig(BaseModel):
     oidc: OidcSignIn | None = Field(description="Null when OIDC sign-in is off.")
 
 
+class TokenExchange(BaseModel):
+    """The authorization code the issuer returned to the console, with the PKCE verifier it started with."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=2048)
+    code_verifier: str = Field(pattern=r"^[A-Za-z0-9._~-]{43,128}$", description="RFC 7636 code verifier.")
+    redirect_uri: str = Field(min_length=1, max_length=2048, pattern=r"^https?://")
+
+
+class TokenOut(BaseModel):
+    """A verified ID token: the console's bearer credential until it expires."""
+
+    id_token: str
+    expires_in: int = Field(description="Seconds until the token expires.")
+
+
 async def whoami(request: web.Request) -> web.Response:
     """The calling key's (or user's) id, label and scopes."""
     p = request[PRINCIPAL]
@@ -70,6 +90,16 @@ async def auth_config(request: web.Request) -> web.Response:
     )
 
 
+async def exchange_token(request: web.Request) -> web.Response:
+    """Trade the console's authorization code and PKCE verifier for a verified ID token (404 when OIDC is off)."""
+    verifier = request.app[CHECKER].oidc
+    if verifier is None:
+        raise ApiError(404, "oidc_off", "OIDC sign-in is not configured on this API")
+    body = await parse_body(request, TokenExchange)
+    token, expires_in = await verifier.exchange(body.code, body.code_verifier, body.redirect_uri)
+    return json_response(TokenOut(id_token=token, expires_in=expires_in))
+
+
 GROUP = RouteGroup(
     PREFIX,
     [
@@ -91,6 +121,23 @@ GROUP = RouteGroup(
             "How to sign in (API keys, OIDC)",
             "auth",
             {200: AuthConfig},
+            public=True,
+        ),
+        Route(
+            "POST",
+            "/auth/token",
+            exchange_token,
+            "exchangeAuthCode",
+            "Trade an SSO authorization code (PKCE) for an ID token",
+            "auth",
+            {200: TokenOut, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody, 503: ErrorBody},
+            body=TokenExchange,
+            notes={
+                400: "The issuer refused the code (expired, reused, wrong verifier or redirect URI)",
+                401: "The issuer's token does not validate",
+                404: "OIDC sign-in is off",
+                503: "The issuer cannot be reached",
+            },
             public=True,
         ),
     ],

@@ -30,6 +30,7 @@ from shared.config import Settings
 
 Client = TestClient[web.Request, web.Application]
 AUDIENCE = "callpipe-console-client"
+VERIFIER = "v" * 43
 WINDOW = {"kind": "window", "from": "2026-01-01T00:00:00Z", "to": "2026-01-01T06:00:00Z"}
 
 
@@ -88,7 +89,20 @@ async def issuer() -> AsyncIterator[Issuer]:
         state.jwks_fetches += 1
         return web.json_response(state.jwks())
 
+    async def token(request: web.Request) -> web.Response:
+        form = await request.post()
+        wanted = {
+            "grant_type": "authorization_code",
+            "client_id": AUDIENCE,
+            "code": "good-code",
+            "code_verifier": VERIFIER,
+        }
+        if any(form.get(k) != v for k, v in wanted.items()):
+            return web.json_response({"error": "invalid_grant"}, status=400)
+        return web.json_response({"id_token": state.token(), "access_token": "opaque", "token_type": "Bearer"})
+
     app = web.Application()
+    app.router.add_post("/oauth2/token", token)
     app.router.add_get("/.well-known/openid-configuration", discovery)
     app.router.add_get("/jwks.json", jwks)
     server = TestServer(app)
@@ -188,6 +202,20 @@ async def test_auth_config_advertises_the_issuer_for_sso(api: Client, issuer: Is
     assert body["oidc"]["issuer"] == issuer.url and body["oidc"]["client_id"] == AUDIENCE
     assert body["oidc"]["authorization_endpoint"] == f"{issuer.url}/oauth2/authorize"
     assert body["oidc"]["token_endpoint"] == f"{issuer.url}/oauth2/token"
+
+
+async def test_the_console_trades_its_code_for_a_verified_id_token(api: Client) -> None:
+    exchange = {"code": "good-code", "code_verifier": VERIFIER, "redirect_uri": "http://localhost:8080/signin/callback"}
+    resp = await api.post("/api/v1/auth/token", json=exchange)
+    assert resp.status == 200, await resp.text()
+    body = await resp.json()
+    assert 0 < body["expires_in"] <= 300
+    me = await api.get("/api/v1/whoami", headers=bearer(body["id_token"]))
+    assert (await me.json())["actor"] == "oidc:user-0042"
+    refused = await api.post("/api/v1/auth/token", json={**exchange, "code": "stolen"})
+    assert refused.status == 400 and (await refused.json())["error"]["details"] == {"reason": "invalid_grant"}
+    short = await api.post("/api/v1/auth/token", json={**exchange, "code_verifier": "short"})
+    assert short.status == 422
 
 
 def test_symmetric_algorithms_cannot_be_configured() -> None:

@@ -2,6 +2,7 @@
 import type { RouteObject } from 'react-router';
 
 import { SignIn } from '../features/auth/components/SignIn';
+import { SsoCallback } from '../features/auth/components/SsoCallback';
 import { CallPage } from '../features/calls/components/CallPage';
 import { CallsPage } from '../features/calls/components/CallsPage';
 import { Dashboard } from '../features/dashboard/components/Dashboard';
@@ -13,6 +14,7 @@ import { Layout } from './Layout';
 
 export const routes: RouteObject[] = [
   { path: '/signin', element: <SignIn /> },
+  { path: '/signin/callback', element: <SsoCallback /> },
   {
     element: <Layout />,
     children: [

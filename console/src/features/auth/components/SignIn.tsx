@@ -1,4 +1,5 @@
-/** The sign-in page: an API key, checked against the API, then kept for this tab in sessionStorage. */
+/** The sign-in page: an API key, checked against the API, then kept for this tab in sessionStorage; and "Sign in with
+ * SSO" when the API advertises an OIDC issuer (`GET /api/v1/auth/config`). */
 import { type SyntheticEvent, useState } from 'react';
 import { useLocation, useNavigate } from 'react-router';
 
@@ -6,6 +7,8 @@ import { ErrorAlert } from '../../../components/States';
 import { useTitle } from '../../../lib/useTitle';
 import { api } from '../../../lib/api';
 import { setApiKey } from '../../../lib/auth';
+import { useAuthConfig } from '../api/access';
+import { authorizationUrl } from '../api/sso';
 
 interface FromState {
   from?: string;
@@ -20,6 +23,17 @@ export function SignIn() {
   const [key, setKey] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const oidc = useAuthConfig().data?.oidc ?? null;
+
+  async function sso() {
+    if (!oidc) return;
+    setError(null);
+    try {
+      window.location.assign(await authorizationUrl(oidc, state.from ?? '/'));
+    } catch (err) {
+      setError(err);
+    }
+  }
 
   async function submit(event: SyntheticEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -73,6 +87,14 @@ export function SignIn() {
         <button type="submit" className="button primary" disabled={busy}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
+        {oidc ? (
+          <>
+            <p className="muted small">or</p>
+            <button type="button" className="button" onClick={() => void sso()}>
+              Sign in with SSO
+            </button>
+          </>
+        ) : null}
       </form>
     </main>
   );

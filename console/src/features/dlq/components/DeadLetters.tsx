@@ -8,6 +8,7 @@ import { Empty, ErrorAlert, Loading } from '../../../components/States';
 import type { ReplayJob, ReplayRequest } from '../../../lib/api';
 import { formatDateTime, formatInt, humanize } from '../../../lib/format';
 import { StateBadge } from '../../journeys/components/JourneyState';
+import { RequireScope } from '../../auth/components/RequireScope';
 import { useDeadLetters, useDlq, useReplayJob, useStartReplay } from '../api/dlq';
 
 interface Started {
@@ -177,6 +178,7 @@ export function DeadLetters() {
               </table>
             </div>
           </Section>
+          <RequireScope scope="operate">
           <Section title="Replay">
             <form className="stack" aria-label="Replay" onSubmit={submit} noValidate>
               <label className="field">
@@ -225,6 +227,7 @@ export function DeadLetters() {
             {started && job.isPending ? <Loading label="Starting…" /> : null}
             {job.data ? <JobResult job={job.data} /> : null}
           </Section>
+          </RequireScope>
         </div>
       ) : null}
       {dlq.data ? <StageMessages stage={chosen} /> : null}

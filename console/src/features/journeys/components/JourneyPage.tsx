@@ -9,6 +9,7 @@ import { Empty, ErrorAlert, Loading } from '../../../components/States';
 import type { ReportFormat, StageCounters } from '../../../lib/api';
 import { apiUrl } from '../../../lib/api';
 import { formatDateTime, formatDecimal, formatInt, humanize } from '../../../lib/format';
+import { useHasScope } from '../../auth/api/access';
 import { downloadReport, useCancelJourney, useJourney } from '../api/journeys';
 import { StateBadge } from './JourneyState';
 
@@ -99,6 +100,7 @@ export function JourneyPage() {
   useTitle(`Journey ${journeyId}`);
   const status = useJourney(journeyId);
   const cancel = useCancelJourney(journeyId);
+  const mayOperate = useHasScope('operate');
   const data = status.data;
   const stages = data
     ? [
@@ -122,7 +124,7 @@ export function JourneyPage() {
           data ? `${humanize(data.journey.kind)} · created ${formatDateTime(data.journey.created_at)} by ${data.journey.created_by}` : undefined
         }
         actions={
-          data?.journey.state === 'RUNNING' ? (
+          data?.journey.state === 'RUNNING' && mayOperate ? (
             <button type="button" className="button danger" disabled={cancel.isPending} onClick={() => { cancel.mutate(); }}>
               Cancel journey
             </button>

@@ -9,6 +9,7 @@ import type { Journey } from '../../../lib/api';
 import { formatDateTime, humanize } from '../../../lib/format';
 import { useJourneys } from '../api/journeys';
 import { StateBadge } from './JourneyState';
+import { RequireScope } from '../../auth/components/RequireScope';
 import { StartJourneyForm } from './StartJourneyForm';
 
 function scope(journey: Journey): string {
@@ -94,7 +95,9 @@ export function JourneysPage() {
             </nav>
           ) : null}
         </Section>
-        <StartJourneyForm />
+        <RequireScope scope="operate">
+          <StartJourneyForm />
+        </RequireScope>
       </div>
     </>
   );
