@@ -36,8 +36,10 @@ locals {
       s3_delete = []
     }
     transcribe = {
-      send_to   = ["analyze"]
-      tables_rw = ["tracking", "journeys"]
+      # license (issue 14): admission (reservation) before transcribing, held calls' items; resuming held calls
+      # (activation raced a hold, month rollover) re-sends their transcribe or analyze message.
+      send_to   = ["analyze", "transcribe"]
+      tables_rw = ["tracking", "journeys", "license"]
       s3_read   = ["${local.b.messages.arn}/*", "${local.b.recordings.arn}/*", "${local.b.results.arn}/transcripts/*", "${local.b.results.arn}/work/*"]
       s3_write  = ["${local.b.messages.arn}/*", "${local.b.results.arn}/transcripts/*", "${local.b.results.arn}/work/*"]
       s3_list   = [local.b.results.arn]
@@ -45,9 +47,10 @@ locals {
       s3_delete = ["${local.b.results.arn}/work/*"]
     }
     analyze = {
-      send_to = []
+      send_to = ["transcribe", "analyze"] # license (issue 14): resumed held calls only
       # analytics: the call's record and its aggregate items, in the same transaction as the tracking row.
-      tables_rw = ["tracking", "journeys", "analytics"]
+      # license (issue 14): admission, and the call's usage counted in that same transaction.
+      tables_rw = ["tracking", "journeys", "analytics", "license"]
       s3_read   = ["${local.b.messages.arn}/*", "${local.b.results.arn}/transcripts/*", "${local.b.results.arn}/analyses/*"]
       s3_write  = ["${local.b.messages.arn}/*", "${local.b.results.arn}/analyses/*", "${local.b.results.arn}/analytics/*"]
       s3_list   = [local.b.results.arn]
@@ -157,7 +160,7 @@ resource "aws_iam_role_policy" "execution" {
 #   GET /dlq, POST /dlq/{stage}/replay   each DLQ: Receive/Delete/ChangeMessageVisibility or StartMessageMoveTask;
 #                              its work queue: Send; a FAILED call reopened (tracking Get/Update, journey counters)
 #   GET /ready                 GetQueueUrl on every queue, DescribeTable on every table, HeadBucket (= s3:ListBucket)
-# Nothing else: no Scan or DeleteItem, no coordination or license items, no analysis object, no PurgeQueue.
+# Nothing else: no Scan, no coordination items, no analysis object, no PurgeQueue.
 data "aws_iam_policy_document" "api" {
   statement {
     sid       = "Journeys"
@@ -278,6 +281,15 @@ data "aws_iam_policy_document" "api" {
     }
   }
 
+  # license (issue 14): GET/PUT /license, GET /license/usage, POST /license/resume-held and the journey-start check:
+  # the active key, activation history, usage and held items (Get/Query/Put/Update, a resumed item's Delete); a
+  # resume moves the call's row back (tracking UpdateItem, above) and its journey's held counter (journeys UpdateItem).
+  statement {
+    sid       = "License"
+    actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+    resources = [local.t.license.arn]
+  }
+
   statement {
     sid       = "UseDataKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -347,6 +359,17 @@ data "aws_iam_policy_document" "worker" {
     ])
   }
 
+  dynamic "statement" {
+    # license (issue 14): a resumed held call's item is deleted once its message is sent (a conditional delete of
+    # HELD#… items marked resumed: shared/license/table.py forget_held).
+    for_each = contains(each.value.tables_rw, "license") ? ["license"] : []
+    content {
+      sid       = "ForgetResumedHeldCalls"
+      actions   = ["dynamodb:DeleteItem"]
+      resources = [local.t.license.arn]
+    }
+  }
+
   statement {
     sid       = "ReadObjects"
     actions   = ["s3:GetObject"]
@@ -408,6 +431,12 @@ data "aws_iam_policy_document" "journey_starter" {
     sid       = "CreateJourney"
     actions   = local.table_write_actions
     resources = concat([local.t.journeys.arn], values(local.t.journeys.index_arns))
+  }
+
+  statement {
+    sid       = "LicenseCheck" # license (issue 14): no journey starts under an expired or invalid license
+    actions   = ["dynamodb:GetItem"]
+    resources = [local.t.license.arn]
   }
 
   statement {
