@@ -6,13 +6,15 @@ Idempotent: what exists with the expected settings is left alone, drifted queue 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from queues.topology import StageQueue, stage_queues
 from shared.aws import AwsClients
 from shared.config import Settings
 from shared.logging import get_logger
+from shared.privacy.retention import ExpiryRule, drift, expected_rules, merged_rules
 from shared.resources import BucketSpec, DataResources, TableSpec
 
 if TYPE_CHECKING:
@@ -49,10 +51,20 @@ def queue_attributes(spec: StageQueue, dlq_arn: str) -> dict[str, str]:
 class Bootstrapper:
     """Applies (or verifies) the topology against one AWS endpoint."""
 
-    def __init__(self, sqs: SQSClient, dynamodb: DynamoDBClient, s3: S3Client, *, region: str, verify: bool) -> None:
+    def __init__(
+        self,
+        sqs: SQSClient,
+        dynamodb: DynamoDBClient,
+        s3: S3Client,
+        *,
+        region: str,
+        verify: bool,
+        lifecycle: Mapping[str, Sequence[ExpiryRule]] | None = None,
+    ) -> None:
         self._sqs, self._ddb, self._s3 = sqs, dynamodb, s3
         self._region = region
         self._verify = verify
+        self._lifecycle = lifecycle or {}  # privacy: bucket name → the expiration rules the retention settings want
         self.report = BootstrapReport()
 
     async def queue(self, spec: StageQueue) -> None:
@@ -107,7 +119,7 @@ class Bootstrapper:
                     "IndexName": ix.name,
                     "KeySchema": [{"AttributeName": ix.hash_key, "KeyType": "HASH"}]
                     + ([{"AttributeName": ix.range_key, "KeyType": "RANGE"}] if ix.range_key else []),
-                    "Projection": {"ProjectionType": "ALL"},
+                    "Projection": {"ProjectionType": ix.projection},
                 }
                 for ix in spec.indexes
             ]
@@ -145,7 +157,7 @@ class Bootstrapper:
     async def bucket(self, spec: BucketSpec) -> None:
         try:
             await self._s3.head_bucket(Bucket=spec.name)
-            self.report.unchanged.append(f"bucket {spec.name}")
+            await self._ensure_lifecycle(spec)
             return
         except self._s3.exceptions.ClientError as exc:
             if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
@@ -169,7 +181,41 @@ class Bootstrapper:
                 "RestrictPublicBuckets": True,
             },
         )
+        if self._lifecycle.get(spec.name):
+            await self._put_lifecycle(spec.name, merged_rules([], self._lifecycle[spec.name]))
         self.report.created.append(f"bucket {spec.name}")
+
+    async def _ensure_lifecycle(self, spec: BucketSpec) -> None:
+        """privacy: an existing bucket's expiration rules agree with the retention settings (verify reports each
+        difference; bootstrap puts the settings' rules in place, keeping rules of other prefixes)."""
+        wanted = self._lifecycle.get(spec.name)
+        if not wanted:
+            self.report.unchanged.append(f"bucket {spec.name}")
+            return
+        deployed = await self._lifecycle_rules(spec.name)
+        differences = drift(spec.name, deployed, wanted)
+        if not differences:
+            self.report.unchanged.append(f"bucket {spec.name}")
+        elif self._verify:
+            self.report.problems.extend(differences)
+        else:
+            await self._put_lifecycle(spec.name, merged_rules(deployed, wanted))
+            self.report.updated.append(f"bucket {spec.name}: lifecycle rules from the retention settings")
+
+    async def _lifecycle_rules(self, bucket: str) -> list[dict[str, Any]]:
+        try:
+            resp = await self._s3.get_bucket_lifecycle_configuration(Bucket=bucket)
+        except self._s3.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchLifecycleConfiguration":
+                return []
+            raise
+        return [dict(rule) for rule in resp.get("Rules", [])]
+
+    async def _put_lifecycle(self, bucket: str, rules: list[dict[str, Any]]) -> None:
+        await self._s3.put_bucket_lifecycle_configuration(
+            Bucket=bucket,
+            LifecycleConfiguration={"Rules": rules},  # type: ignore[typeddict-item]
+        )
 
 
 def _same_attribute(name: str, have: str | None, want: str) -> bool:
@@ -189,7 +235,9 @@ async def bootstrap(settings: Settings, *, verify: bool = False, include_echo: b
     clients = AwsClients(settings)
     data = DataResources(settings.name_prefix)
     async with clients.sqs() as sqs, clients.dynamodb() as ddb, clients.s3() as s3:
-        b = Bootstrapper(sqs, ddb, s3, region=settings.aws_region, verify=verify)
+        b = Bootstrapper(
+            sqs, ddb, s3, region=settings.aws_region, verify=verify, lifecycle=expected_rules(settings, data)
+        )
         for spec in stage_queues(
             settings.name_prefix, max_receive_count=settings.max_receive_count, include_echo=include_echo
         ):

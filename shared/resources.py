@@ -12,6 +12,7 @@ class GlobalIndex:
     name: str
     hash_key: str
     range_key: str | None = None
+    projection: str = "ALL"  # privacy: KEYS_ONLY for an index that only finds items (journeys' by-sk)
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,11 @@ class DataResources:
             f"{self.prefix}-journeys",
             "pk",
             "sk",
-            indexes=(GlobalIndex("by-state", "state", "created_at"),),
+            indexes=(
+                GlobalIndex("by-state", "state", "created_at"),
+                # privacy: every journey's JOB#{task_id} item of a call (erasure), keys only
+                GlobalIndex("by-sk", "sk", projection="KEYS_ONLY"),
+            ),
             ttl_attribute="ttl",  # idempotency keys, creation-rate windows and replay jobs expire
         )
 

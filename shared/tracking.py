@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 ROW_TTL_S = 400 * 24 * 3600
+"""The default life of a tracking row (privacy: `CALLPIPE_RETENTION_TRACKING_DAYS` sets it, see `row_ttl_s`)."""
 # A CLAIMED row whose lease lapsed this long ago is abandoned: longer than any capture wait (48 h by default).
 ABANDONED_CLAIM_S = 3 * 24 * 3600
 
@@ -151,9 +152,10 @@ def tracking_key(org_id: str, task_id: str) -> dict[str, Any]:
 class TrackingTable:
     """Conditional reads and writes of call rows (low-level DynamoDB client; transactions for counters)."""
 
-    def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table: str, *, row_ttl_s: int = ROW_TTL_S) -> None:
         self._ddb = dynamodb
         self.table = table
+        self.row_ttl_s = row_ttl_s  # privacy: a claimed row's TTL (DynamoDB deletes it that long after the claim)
 
     async def get(self, org_id: str, task_id: str) -> TrackingRow | None:
         """The row of a call, read consistently."""
@@ -188,7 +190,7 @@ class TrackingTable:
             "lease_until": {"N": f"{now + lease_s:.3f}"},
             "attempts": {"N": "0"},
             "updated_at": {"N": f"{now:.3f}"},
-            "ttl": {"N": str(int(now + ROW_TTL_S))},
+            "ttl": {"N": str(int(now + self.row_ttl_s))},
             "facts": to_attr(facts),
         }
         if error:

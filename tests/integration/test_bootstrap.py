@@ -71,7 +71,7 @@ async def test_tables_have_the_keys_and_index_the_code_uses(settings: Settings) 
         journeys = (await ddb.describe_table(TableName=data.journeys_table.name))["Table"]
         ttl = await ddb.describe_time_to_live(TableName=data.tracking_table.name)
     assert [k["AttributeName"] for k in journeys["KeySchema"]] == ["pk", "sk"]
-    assert [ix["IndexName"] for ix in journeys.get("GlobalSecondaryIndexes", [])] == ["by-state"]
+    assert sorted(ix["IndexName"] for ix in journeys.get("GlobalSecondaryIndexes", [])) == ["by-sk", "by-state"]
     assert ttl["TimeToLiveDescription"].get("AttributeName") == "ttl"
 
 
