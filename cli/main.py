@@ -174,6 +174,13 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return asyncio.run(run(args, _settings()))
 
 
+def _cmd_license(args: argparse.Namespace) -> int:  # license (issue 14)
+    from cli.license import run
+
+    vendor_only = args.license_command == "keygen"
+    return asyncio.run(run(args, None if vendor_only else _settings()))
+
+
 def _cmd_privacy(args: argparse.Namespace) -> int:  # privacy (issue 16)
     from cli.privacy import run
 
@@ -322,6 +329,12 @@ def build_parser() -> argparse.ArgumentParser:
     webhooks = sub.add_parser("webhooks", help="the WXCC capture:available subscription: register, list, delete")
     configure_webhooks(webhooks)
     webhooks.set_defaults(func=_cmd_webhooks)
+
+    from cli.license import configure as configure_license  # license (issue 14)
+
+    license_cmd = sub.add_parser("license", help="the org's license and usage; vendor: keygen, issue")
+    configure_license(license_cmd)
+    license_cmd.set_defaults(func=_cmd_license)
 
     from cli.privacy import configure as configure_privacy  # privacy (issue 16)
 
