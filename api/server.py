@@ -71,8 +71,11 @@ async def run_api(
 ) -> None:
     """Serve until SIGTERM/SIGINT or `stop` is set; AWS clients are opened before the port accepts requests."""
     config = api_config or ApiConfig()
-    if not config.key_hashes and not config.allow_anonymous:
-        log.warning("api_no_keys", hint="set CALLPIPE_API_KEY_HASHES; every authenticated route will answer 401")
+    if not config.has_keys and not config.oidc.enabled and not config.allow_anonymous:
+        log.warning(
+            "api_no_keys",
+            hint="set CALLPIPE_API_KEYS, CALLPIPE_API_KEY_HASHES or OIDC; every authenticated route will answer 401",
+        )
     done = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

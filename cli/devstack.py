@@ -122,7 +122,7 @@ async def serve_dev(sim_config: SimulatorConfig, *, aws_port: int = 4566, api_po
                         break
                 except httpx.TransportError:
                     await asyncio.sleep(0.1)  # the API is still opening its clients
-        keys = "an API key from CALLPIPE_API_KEY_HASHES needed" if api_config.key_hashes else "no key needed"
+        keys = "an API key needed" if api_config.has_keys else "no key needed"
         print(f"callpipe dev stack is up: API {api_url} ({keys}), WXCC simulator {stack.sim.base_url},")
         if api_config.console_dir is not None:
             print(f"Web console: {api_url}/ (served from {api_config.console_dir})")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from api.auth import presented_key
 from api.context import ctx
 from api.create import create_journey
 from api.errors import ApiError, ErrorBody
 from api.idempotency import HEADER, body_hash, check_key
 from api.listing import list_journeys
+from api.middleware import PRINCIPAL
 from api.models import JourneyCreate, JourneyListQuery, JourneyOut, JourneyPage, JourneyStatusOut
 from api.parsing import json_response, parse_query, read_json, validate
 from api.ratelimit import key_identity
@@ -26,15 +26,19 @@ def _location(journey_id: str) -> str:
     return f"{PREFIX}/journeys/{journey_id}"
 
 
+def _identity(request: web.Request) -> str:
+    """The creation limit's bucket: the caller (key id or OIDC subject), the same over HTTP and MCP."""
+    principal = request.get(PRINCIPAL)
+    return key_identity(principal.actor if principal is not None else None)
+
+
 async def create(request: web.Request) -> web.Response:
     """Start a journey; 202 with the journey and its Location (a replayed Idempotency-Key returns the first one)."""
     raw = await read_json(request)
     body = validate(JourneyCreate, raw)
     key = request.headers.get(HEADER)
     idempotency = (check_key(key), body_hash(raw)) if key is not None else None
-    journey, created = await create_journey(
-        ctx(request), body, idempotency=idempotency, identity=key_identity(presented_key(request))
-    )
+    journey, created = await create_journey(ctx(request), body, idempotency=idempotency, identity=_identity(request))
     if created:
         log.info("journey_created", journey_id=journey.id, kind=journey.kind.value)
     headers = {"Location": _location(journey.id)}

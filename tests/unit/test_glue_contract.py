@@ -213,7 +213,7 @@ def writers_lines() -> dict[str, str]:
 
 
 def test_terraform_declares_the_four_tables_of_the_analytics_database() -> None:
-    assert set(glue_tables()) == {"calls", "transcripts", "analyses", "journey_logs"}
+    assert set(glue_tables()) == {"calls", "transcripts", "analyses", "journey_logs", "audit_events"}
 
 
 @pytest.mark.parametrize("table", ["calls", "transcripts", "analyses", "journey_logs"])
