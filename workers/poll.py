@@ -15,7 +15,7 @@ from shared.dynamo import transact
 from shared.errors import NotReadyYet, Permanent
 from shared.journeys import Journey, JourneyState
 from shared.logging import get_logger
-from shared.tracking import CallStatus
+from shared.tracking import CallStatus, tracking_key
 from workers.context import StageContext
 
 ENDED_STATUSES = ("completed", "abandoned")
@@ -157,7 +157,7 @@ async def _split(ctx: StageContext, journey_id: str, p: PollPayload) -> list[Env
 async def _poll(ctx: StageContext, journey: Journey, p: PollPayload, attempt: int) -> list[Envelope]:
     following: list[Envelope] = []
     active = 0
-    counts = {"claimed": 0, "skipped": 0, "duplicate": 0, "seen_before": 0}
+    counts = {"claimed": 0, "skipped": 0, "duplicate": 0, "seen_before": 0, "erased": 0}
     async for task_id, facts in _discover(ctx, p):
         if p.reprocess_version is not None:
             outcome = await _reopen(ctx, journey, p.org_id, task_id, p.reprocess_version)
@@ -304,6 +304,8 @@ async def _claim(
     )
     if claimed:
         return "skipped" if skip_reason else "claimed"
+    if await _erased(ctx, org_id, task_id):
+        return "erased"
     duplicate = ctx.journeys.job_put(journey.id, task_id, "skipped_duplicate")
     duplicate["ConditionExpression"] = "attribute_not_exists(pk)"
     counted = await transact(
@@ -327,9 +329,24 @@ async def _reopen(ctx: StageContext, journey: Journey, org_id: str, task_id: str
     )
     if reopened:
         return "claimed"
+    if await _erased(ctx, org_id, task_id):
+        return "erased"
     skip = ctx.journeys.job_put(journey.id, task_id, "skipped", reason=f"not analysed, or already at version {version}")
     skip["ConditionExpression"] = "attribute_not_exists(pk)"
     counted = await transact(
         ctx.dynamodb, [{"Put": skip}, {"Update": ctx.journeys.counter_update(journey.id, "poll", skipped=1)}]
     )
     return "skipped" if counted else "seen_before"
+
+
+async def _erased(ctx: StageContext, org_id: str, task_id: str) -> bool:
+    """privacy: the call was erased (its row is a tombstone). The journey then records nothing of it — no JOB# item,
+    whose key would hold the task id again, and no count: an erased call is not part of any later journey."""
+    resp = await ctx.dynamodb.get_item(
+        TableName=ctx.tracking.table,
+        Key=tracking_key(org_id, task_id),
+        ProjectionExpression="#s",
+        ExpressionAttributeNames={"#s": "status"},
+        ConsistentRead=True,
+    )
+    return resp.get("Item", {}).get("status", {}).get("S") == CallStatus.ERASED.value

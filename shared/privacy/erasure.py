@@ -12,9 +12,10 @@ Order of one call's erasure (`Eraser.erase_call`):
    version, analytics lines, transcription checkpoints.
 3. The analytics record is deleted and its stored contribution subtracted from the aggregates in one transaction
    (conditional on the record's revision, so it is subtracted exactly once).
-4. The journey's per-call job item is deleted and, when the journey has a stored report, the report is rebuilt
-   without the call; the call's license items (reservation, held call) are deleted — the month's usage counters
-   stay, they hold no id and count what was billed.
+4. The per-call job item of every journey that saw the call (found by the journeys table's `by-sk` index, no scan)
+   is deleted and, when such a journey has a stored report, the report is rebuilt without the call; the call's
+   license items (reservation, held call) are deleted — the month's usage counters stay, they hold no id and count
+   what was billed.
 5. Claim-check bodies that mention the call are deleted (the messages bucket holds only messages in flight, and
    its objects expire after a day, so it is read whole).
 
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 CUSTOMER_INDEX = "by-customer"
+JOBS_INDEX = "by-sk"  # journeys table: a call's JOB# item in every journey (keys only)
 KINDS = (
     "calls",
     "recordings",
@@ -149,8 +151,11 @@ class Eraser:
         counts["calls"] += 1
         counts.update(await self.sweep_call(org_id, task_id, row))
         counts.update(await self._analytics(org_id, task_id))
+        journeys = set(await self.journeys_of_call(task_id))
         if row and row.get("journey_id"):
-            counts.update(await self._journey(str(row["journey_id"]), task_id))
+            journeys.add(str(row["journey_id"]))
+        for journey_id in sorted(journeys):
+            counts.update(await self._journey(journey_id, task_id))
         counts["license_items"] += await self._license(org_id, task_id, call_days(row))
         counts["claim_checks"] += await self._claim_checks(task_id)
         log.info("call_erased", erasure_id=erasure_id, **{k: v for k, v in counts.items() if v})
@@ -250,6 +255,23 @@ class Eraser:
         counts["analytics_records"] += 1
         counts["aggregate_items"] += len(items) - 1
         return counts
+
+    async def journeys_of_call(self, task_id: str) -> list[str]:
+        """Every journey with a `JOB#{task_id}` item (the one that took the call, earlier or later ones that
+        reprocessed it, others that skipped it as a duplicate), from the journeys table's keys-only `by-sk` index."""
+        found: list[str] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._res.journeys_table.name,
+            "IndexName": JOBS_INDEX,
+            "KeyConditionExpression": "sk = :sk",
+            "ExpressionAttributeValues": {":sk": {"S": f"JOB#{task_id}"}},
+        }
+        while True:
+            page = await self._ddb.query(**kwargs)
+            found.extend(item["pk"]["S"].removeprefix("JOURNEY#") for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     async def _journey(self, journey_id: str, task_id: str) -> Counter[str]:
         """Delete the journey's job item of the call; rebuild the journey's stored report without it."""

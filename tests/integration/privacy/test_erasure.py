@@ -90,6 +90,9 @@ async def test_erased_calls_leave_nothing_and_are_never_fetched_again(settings: 
         assert len(calls) >= 3
         status = await stack.finished(await stack.start(now - 2 * 3600 * 1000, now))
         assert status.count("analyze", "done") == len(calls)
+        # a second journey over the window sees every call again (its own JOB# items, skipped as duplicates)
+        seen = await stack.finished(await stack.start(now - 2 * 3600 * 1000, now))
+        assert seen.count("poll", "skipped_duplicate") == len(calls)
         by_task, by_number, by_window = calls[0], calls[1], calls[2]
         assert by_number.origin not in (by_task.origin, by_window.origin)
         kept = calls[3:]
@@ -98,7 +101,7 @@ async def test_erased_calls_leave_nothing_and_are_never_fetched_again(settings: 
         counts = await _erase(stack, ErasureRequest(task_ids=[by_task.task_id]))
         assert counts["calls"] == 1 and counts["recordings"] == len(by_task.recordings)
         assert counts["transcripts"] == counts["analyses"] == counts["analytics_records"] == 1
-        assert counts["analytics_lines"] == 1 and counts["journey_jobs"] == 1 and counts["aggregate_items"] > 0
+        assert counts["analytics_lines"] == 1 and counts["journey_jobs"] == 2 and counts["aggregate_items"] > 0
         counts = await _erase(stack, ErasureRequest(customer_number=by_number.origin))
         assert counts["calls"] == 1 and counts["transcripts"] == 1
         ended = datetime.fromtimestamp(by_window.ended_ms / 1000, UTC)
@@ -123,6 +126,9 @@ async def test_erased_calls_leave_nothing_and_are_never_fetched_again(settings: 
 
         again = await stack.finished(await stack.start(now - 2 * 3600 * 1000, now))
         assert again.count("fetch", "done") == 0
+        assert again.count("poll", "skipped_duplicate") == len(kept)  # the erased calls are not even recorded
+        leaks = [(where, s) for where, content in await _everything(stack) for s in secrets if s in content]
+        assert not leaks, leaks
         assert {t: n for t, n in stack.openai.stats.transcriptions_by_task.items()} == transcriptions
         for call in erased:
             row = await stack.tracking.get(org, call.task_id)
