@@ -59,9 +59,11 @@ class LicensedJourneyStatusOut(JourneyStatusOut):
 
 async def license_notice(ctx: ApiContext, status: JourneyStatus) -> LicenseNotice | None:
     """The license notice of a journey; None (logged) when the license table could not be read."""
-    held = sum(int(status.counters.get(stage, {}).get("held", 0)) for stage in STAGES)
+    org = status.journey.org_id
     try:
-        lic = await LicenseService(ctx.settings, ctx.dynamodb).status(status.journey.org_id)
+        service = LicenseService(ctx.settings, ctx.dynamodb)
+        lic = await service.status(org)
+        held = await service.table.count_held(org, status.journey.id)
     except Exception as exc:
         log.warning("license_notice_unavailable", error=str(exc)[:200])
         return None

@@ -284,15 +284,25 @@ class LicenseTable:
                 return calls if limit is None else calls[:limit]
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
-    async def count_held(self, org_id: str) -> int:
-        resp = await self._ddb.query(
-            TableName=self.table,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :h)",
-            ExpressionAttributeValues={":pk": {"S": f"ORG#{org_id}"}, ":h": {"S": "HELD#"}},
-            Select="COUNT",
-            ConsistentRead=True,
-        )
-        return int(resp.get("Count", 0))
+    async def count_held(self, org_id: str, journey_id: str | None = None) -> int:
+        """How many of the org's calls (of one journey, when given) are held."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :h)",
+            "ExpressionAttributeValues": {":pk": {"S": f"ORG#{org_id}"}, ":h": {"S": "HELD#"}},
+            "Select": "COUNT",
+            "ConsistentRead": True,
+        }
+        if journey_id is not None:
+            kwargs["FilterExpression"] = "journey_id = :j"
+            kwargs["ExpressionAttributeValues"][":j"] = {"S": journey_id}
+        count = 0
+        while True:
+            resp = await self._ddb.query(**kwargs)
+            count += int(resp.get("Count", 0))
+            if "LastEvaluatedKey" not in resp:
+                return count
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
     async def forget_held(self, org_id: str, task_id: str) -> None:
         """Remove a resumed call's held item once its message was sent."""
