@@ -15,6 +15,15 @@ locals {
   ]
   table_read_actions = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"]
 
+  # privacy (issue 16): every object of a call an erasure (or an in-flight step's sweep) deletes
+  privacy_call_objects = [
+    "${local.b.recordings.arn}/recordings/*",
+    "${local.b.results.arn}/transcripts/*",
+    "${local.b.results.arn}/analyses/*",
+    "${local.b.results.arn}/analytics/*",
+    "${local.b.results.arn}/work/*",
+  ]
+
   # Which queues, tables and objects each worker touches (DESIGN §2): it consumes its own queue, sends poison straight
   # to its own DLQ, hands work to the next stage, updates the tracking row and the journey counters.
   worker_access = {
@@ -307,6 +316,68 @@ data "aws_iam_policy_document" "api" {
   }
 }
 
+# privacy (issue 16): POST /api/v1/privacy/erasures (admin scope) runs the erasure in the API process
+# (shared/privacy/erasure.py): it reads the HMAC key, finds calls by the tracking table's by-customer index (a window
+# erasure reads the tracking table whole: Scan), replaces rows by tombstones, deletes the call's objects by their own
+# prefixes, its analytics record (with its aggregates, one transaction), its JOB# items (journeys' by-sk index, in
+# the Journeys statement) and license items, rebuilds reports, deletes claim-check bodies that mention it, and keeps
+# the job records in the coordination table (erasure#… items only).
+data "aws_iam_policy_document" "api_privacy" {
+  statement {
+    sid       = "PrivacyHmacKey"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = ["arn:aws:secretsmanager:${local.region}:${local.account_id}:secret:${var.name_prefix}/privacy-hmac-*"]
+  }
+
+  statement {
+    sid       = "ErasureFindsAndTombstonesCalls"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan"]
+    resources = [local.t.tracking.arn, "${local.t.tracking.arn}/index/by-customer"]
+  }
+
+  statement {
+    sid       = "ErasureRemovesItems"
+    actions   = ["dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem"]
+    resources = [local.t.journeys.arn, local.t.analytics.arn, local.t.license.arn]
+  }
+
+  statement {
+    sid       = "ErasureJobs"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [local.t.coordination.arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["erasure#*"]
+    }
+  }
+
+  statement {
+    sid       = "ErasureDeletesObjects"
+    actions   = ["s3:DeleteObject"]
+    resources = concat(local.privacy_call_objects, ["${local.b.messages.arn}/*"])
+  }
+
+  statement {
+    sid       = "ErasureReadsClaimChecksAndReports"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.b.messages.arn}/*", "${local.b.results.arn}/reports/*"]
+  }
+
+  statement {
+    sid       = "ErasureRebuildsReports"
+    actions   = ["s3:PutObject"]
+    resources = ["${local.b.results.arn}/reports/*"]
+  }
+}
+
+resource "aws_iam_role_policy" "api_privacy" {
+  name   = "api-privacy"
+  role   = aws_iam_role.api.id
+  policy = data.aws_iam_policy_document.api_privacy.json
+}
+
 resource "aws_iam_role" "api" {
   name               = "${var.name_prefix}-api-task"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_trust.json
@@ -405,6 +476,34 @@ data "aws_iam_policy_document" "worker" {
     sid       = "UseDataKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [var.kms_key_arn]
+  }
+
+  # privacy (issue 16): fetch stores the HMAC of the customer number (its key in Secrets Manager); a stage that finds
+  # its call erased while it ran deletes every object of the call under the call's own prefixes (workers/outcomes.py,
+  # shared/privacy/erasure.py `sweep_call`). Queries of the tracking table's by-customer index are in
+  # TrackCallsAndJourneys (every index of the tables a stage writes).
+  statement {
+    sid       = "PrivacyHmacKey"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = ["arn:aws:secretsmanager:${local.region}:${local.account_id}:secret:${var.name_prefix}/privacy-hmac-*"]
+  }
+
+  statement {
+    sid       = "PrivacyHmacKeyDecrypt"
+    actions   = ["kms:Decrypt"]
+    resources = ["arn:aws:kms:${local.region}:${local.account_id}:key/*"] # the secret's key, via Secrets Manager only
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${local.region}.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "PrivacySweepErasedCall"
+    actions   = ["s3:ListBucket", "s3:DeleteObject"]
+    resources = concat(local.privacy_call_objects, [local.b.recordings.arn, local.b.results.arn])
   }
 }
 

@@ -16,7 +16,11 @@ locals {
       hash_key  = "pk"
       range_key = "sk"
       ttl       = "ttl" # idempotency keys, journey-creation rate counters and DLQ replay jobs expire; journeys never do
-      indexes   = [{ name = "by-state", hash_key = "state", range_key = "created_at" }]
+      indexes = [
+        { name = "by-state", hash_key = "state", range_key = "created_at" },
+        # privacy: a call's JOB#{task_id} item in every journey, for erasure (keys only: counter updates never write it)
+        { name = "by-sk", hash_key = "sk", range_key = null, projection = "KEYS_ONLY" },
+      ]
     }
     coordination = {
       name      = "${var.name_prefix}-coordination"
@@ -80,7 +84,7 @@ resource "aws_dynamodb_table" "this" {
       name            = global_secondary_index.value.name
       hash_key        = global_secondary_index.value.hash_key
       range_key       = global_secondary_index.value.range_key
-      projection_type = "ALL"
+      projection_type = try(global_secondary_index.value.projection, "ALL")
     }
   }
 
