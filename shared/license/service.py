@@ -272,6 +272,8 @@ class LicenseService:
                 ready.append(call)
                 if budget is not None:
                     budget -= 1
+            else:  # the row left HELD another way (erased, reclaimed): its held item has nothing left to resume
+                await self.table.drop_held(org_id, call.task_id)
         if not ready:
             return 0
         await sender(ready)

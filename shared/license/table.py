@@ -304,6 +304,18 @@ class LicenseTable:
                 return count
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
+    async def drop_held(self, org_id: str, task_id: str) -> None:
+        """Remove a held item whose call is no longer held (nothing to resume), unless a resume marked it (that
+        resumer still has its message to send)."""
+        try:
+            await self._ddb.delete_item(
+                TableName=self.table,
+                Key=org_key(org_id, f"HELD#{task_id}"),
+                ConditionExpression="attribute_not_exists(resumed)",
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return
+
     async def forget_held(self, org_id: str, task_id: str) -> None:
         """Remove a resumed call's held item once its message was sent."""
         await self._ddb.delete_item(

@@ -1,0 +1,112 @@
+"""`LicenseService` against the local DynamoDB: the reservation holds under concurrency, warnings fire once, a
+reprocess in the same month is not counted again, a month rollover is noticed, bootstrap --verify checks the table."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from types_aiobotocore_dynamodb import DynamoDBClient
+
+from queues.bootstrap import bootstrap
+from shared.aws import AwsClients
+from shared.config import Settings
+from shared.license.service import LicenseService, previous_months
+from shared.license.table import HeldCall, month_of
+from shared.resources import DataResources
+from tests.integration.license.conftest import issue
+
+ORG = "org-svc"
+JANUARY_15 = 1_799_999_999.0  # 2027-01-15 (UTC)
+
+
+@pytest.fixture
+async def ddb(settings: Settings) -> AsyncIterator[DynamoDBClient]:
+    await bootstrap(settings, include_echo=False)
+    async with AwsClients(settings).dynamodb() as client:
+        yield client
+
+
+@pytest.fixture
+def make(settings: Settings, ddb: DynamoDBClient, public_key: str) -> Callable[..., LicenseService]:
+    def build(now: float | None = None) -> LicenseService:
+        licensed = settings.model_copy(update={"license_public_key": public_key})
+        return LicenseService(licensed, ddb, clock=time.time if now is None else (lambda: now))
+
+    return build
+
+
+async def test_thirty_concurrent_calls_under_a_twenty_call_license_admit_exactly_twenty(
+    make: Callable[..., LicenseService], vendor_key: Ed25519PrivateKey
+) -> None:
+    service = make()
+    await service.activate(ORG, issue(vendor_key, [ORG], calls=20))
+    admissions = await asyncio.gather(*(service.admit(ORG, f"task-{i}", "j-1") for i in range(30)))
+    assert sum(a.allowed for a in admissions) == 20
+    assert {a.reason for a in admissions if not a.allowed} == {"license_quota"}
+    # A redelivered call that was admitted is admitted again, without counting; one that was not stays out.
+    admitted = [i for i, a in enumerate(admissions) if a.allowed]
+    refused = [i for i, a in enumerate(admissions) if not a.allowed]
+    assert (await service.admit(ORG, f"task-{admitted[0]}", "j-1")).allowed
+    assert not (await service.admit(ORG, f"task-{refused[0]}", "j-1")).allowed
+    status = await service.status(ORG)
+    assert status.usage.reserved_calls == 20 and status.remaining_calls == 0 and status.warning == "100"
+
+
+async def test_warnings_at_80_and_100_percent_are_recorded_once(
+    make: Callable[..., LicenseService], vendor_key: Ed25519PrivateKey
+) -> None:
+    service = make()
+    await service.activate(ORG, issue(vendor_key, [ORG], calls=10))
+    month = month_of()
+    for i in range(7):
+        await service.admit(ORG, f"t{i}", "j")
+    assert (await service.status(ORG)).warning is None
+    await service.admit(ORG, "t7", "j")
+    assert (await service.status(ORG)).warning == "80"
+    assert not await service.table.mark_warned(ORG, month, 80)  # already warned: nobody warns twice
+    await service.admit(ORG, "t8", "j")
+    await service.admit(ORG, "t9", "j")
+    assert (await service.status(ORG)).warning == "100"
+    assert not await service.table.mark_warned(ORG, month, 100)
+
+
+async def test_a_call_is_metered_once_per_month(
+    make: Callable[..., LicenseService], ddb: DynamoDBClient, vendor_key: Ed25519PrivateKey
+) -> None:
+    service = make()
+    admission = await service.admit(ORG, "call-1", "j")
+    items = await service.meter_items(ORG, "call-1", admission.month, 42.5)
+    assert len(items) == 2
+    await ddb.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+    # A reprocess of the same call in the same month: admitted, nothing more to count.
+    again = await service.admit(ORG, "call-1", "j-reprocess")
+    assert again.allowed and await service.meter_items(ORG, "call-1", again.month, 42.5) == []
+    usage = (await service.usage(ORG, 2))[0]
+    assert (usage.analysed_calls, usage.billed_audio_seconds, usage.reserved_calls) == (1, 42.5, 1)
+    # Never admitted: nothing to count against.
+    assert await service.meter_items(ORG, "never-admitted", admission.month, 1.0) == []
+
+
+async def test_the_first_admission_of_a_new_month_notices_calls_held_before(
+    make: Callable[..., LicenseService], ddb: DynamoDBClient
+) -> None:
+    january = make(now=JANUARY_15)
+    assert (await january.admit(ORG, "a", "j")).month == "2027-01"
+    held = HeldCall(ORG, "old", "j", "transcribe", "FETCHED", "license_quota", "2026-12", JANUARY_15 - 40 * 86400)
+    await ddb.put_item(**january.table.held_put(held))
+    fresh = make(now=JANUARY_15)
+    first, second = await fresh.admit(ORG, "b", "j"), await fresh.admit(ORG, "c", "j")
+    assert first.rollover and not second.rollover
+    assert previous_months("2027-01", 3) == ["2027-01", "2026-12", "2026-11"]
+
+
+async def test_bootstrap_verify_reports_a_missing_license_table(settings: Settings, ddb: DynamoDBClient) -> None:
+    assert (await bootstrap(settings, verify=True, include_echo=False)).problems == []
+    table = DataResources(settings.name_prefix).license_table.name
+    await ddb.delete_table(TableName=table)
+    report = await bootstrap(settings, verify=True, include_echo=False)
+    assert f"table {table} is missing" in report.problems
