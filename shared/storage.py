@@ -157,6 +157,36 @@ class Storage:
             found.extend(item["Key"] for item in page.get("Contents", []))
         return found
 
+    async def replace_file(
+        self, bucket: str, key: str, path: Path, *, content_type: str = "application/octet-stream"
+    ) -> tuple[int, str]:
+        """Store a local file at `key` in place of the object there, then delete the key's earlier versions (in a
+        versioned bucket the replaced content would otherwise stay as a noncurrent version); returns (bytes, sha256)."""
+
+        async def chunks() -> AsyncIterator[bytes]:
+            with path.open("rb") as f:
+                while chunk := f.read(1024 * 1024):
+                    yield chunk
+
+        size, sha = await self.upload_stream(bucket, key, chunks(), content_type=content_type)
+        await self.delete_earlier_versions(bucket, key)
+        return size, sha
+
+    async def delete_earlier_versions(self, bucket: str, key: str) -> int:
+        """Delete every version of `key` but the current one (none in an unversioned bucket); how many."""
+        old: list[dict[str, str]] = []
+        paginator = self._s3.get_paginator("list_object_versions")
+        async for page in paginator.paginate(Bucket=bucket, Prefix=key):
+            for version in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+                if version["Key"] == key and not version.get("IsLatest") and version.get("VersionId"):
+                    old.append({"Key": key, "VersionId": version["VersionId"]})
+        for start in range(0, len(old), 1000):
+            await self._s3.delete_objects(
+                Bucket=bucket,
+                Delete={"Objects": old[start : start + 1000], "Quiet": True},  # type: ignore[typeddict-item]
+            )
+        return len(old)
+
     async def delete(self, bucket: str, keys: list[str]) -> None:
         """Delete objects, 1000 a request (S3's limit)."""
         for start in range(0, len(keys), 1000):

@@ -19,6 +19,7 @@ from shared.errors import Permanent
 from shared.logging import get_logger
 from shared.metrics import stage_metrics
 from shared.openai_client import ChunkText, Transcriber
+from shared.privacy.audio import redact_recordings, stored_legs
 from shared.privacy.transcript import redact_transcript
 from shared.storage import checkpoint_prefix, transcript_key
 from shared.tracking import CallStatus
@@ -75,7 +76,10 @@ def make_transcribe_handler(ctx: StageContext, transcriber: Transcriber, prepare
                 ctx, transcriber, preparer, options, ref.org_id, ref.task_id, row.recording_keys
             )
             # privacy: secrets are redacted before the transcript is stored or sent to the model (shared.privacy)
-            transcript, _redacted_spans = redact_transcript(transcript)
+            transcript, redacted_spans = redact_transcript(transcript)
+            if ctx.settings.redact_audio and redacted_spans:  # privacy: the spans muted in the stored legs too
+                legs = stored_legs(row.recording_keys, speaker_labels)
+                await redact_recordings(ctx.storage, ctx.resources.recordings_bucket.name, legs, redacted_spans)
             key = transcript_key(ref.org_id, row.facts.get("ended_ms"), ref.task_id)
             await ctx.storage.put_json(ctx.resources.results_bucket.name, key, transcript.model_dump())
             billed = round(transcript.billed_seconds, 3)

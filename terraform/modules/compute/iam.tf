@@ -505,6 +505,26 @@ data "aws_iam_policy_document" "worker" {
     actions   = ["s3:ListBucket", "s3:DeleteObject"]
     resources = concat(local.privacy_call_objects, [local.b.recordings.arn, local.b.results.arn])
   }
+
+  # privacy: with CALLPIPE_REDACT_AUDIO=true transcribe replaces a recording leg by its muted copy and deletes the
+  # leg's earlier versions (the recordings bucket is versioned; the original is never kept).
+  dynamic "statement" {
+    for_each = each.key == "transcribe" ? ["redact-audio"] : []
+    content {
+      sid       = "PrivacyRedactAudio"
+      actions   = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObjectVersion"]
+      resources = ["${local.b.recordings.arn}/recordings/*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "transcribe" ? ["redact-audio-versions"] : []
+    content {
+      sid       = "PrivacyRedactAudioVersions"
+      actions   = ["s3:ListBucketVersions"]
+      resources = [local.b.recordings.arn]
+    }
+  }
 }
 
 resource "aws_iam_role" "worker" {
