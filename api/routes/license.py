@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,6 +19,7 @@ from shared.license.service import MAX_USAGE_MONTHS, LicenseService
 from shared.license.table import HeldCall
 
 PREFIX = "/api/v1"
+Q = TypeVar("Q", bound=BaseModel)
 
 KEY_ERROR_STATUS = {"license_not_configured": 409}
 """HTTP status of each refused key (422 for every other code: the key itself is not usable)."""
@@ -86,6 +88,19 @@ def service(c: ApiContext) -> LicenseService:
     return LicenseService(c.settings, c.dynamodb, send_held=send)
 
 
+def _query(request: web.Request, model: type[Q]) -> Q:
+    """The query string, validated; a parameter given more than once is refused (422), not guessed at."""
+    repeated = sorted({k for k in request.query if len(request.query.getall(k)) > 1})
+    if repeated:
+        raise ApiError(
+            422,
+            "validation_failed",
+            f"query parameter(s) given more than once: {', '.join(repeated)}",
+            [{"loc": ["query", k], "msg": "given more than once", "type": "repeated"} for k in repeated],
+        )
+    return parse_query(request, model)
+
+
 def _org(c: ApiContext, requested: str | None) -> str:
     org = requested or c.settings.wxcc_org_id
     if not org:
@@ -101,7 +116,7 @@ def _org(c: ApiContext, requested: str | None) -> str:
 async def get_license(request: web.Request) -> web.Response:
     """The org's license: entitlements, validity, this month's usage and what remains, warnings, held calls."""
     c = ctx(request)
-    org = _org(c, parse_query(request, OrgQuery).org_id)
+    org = _org(c, _query(request, OrgQuery).org_id)
     return json_response(await service(c).status(org))
 
 
@@ -120,7 +135,7 @@ async def put_license(request: web.Request) -> web.Response:
 async def get_usage(request: web.Request) -> web.Response:
     """The org's usage of the last `months` months (months without usage read as zeros)."""
     c = ctx(request)
-    query = parse_query(request, UsageQuery)
+    query = _query(request, UsageQuery)
     org = _org(c, query.org_id)
     return json_response(UsageOut(org_id=org, months=await service(c).usage(org, query.months)))
 
@@ -148,7 +163,7 @@ GROUP = RouteGroup(
             "license",
             {200: LicenseStatus, 422: ErrorBody},
             query=OrgQuery,
-            notes={422: "No `org_id` and no server default, or an unknown parameter"},
+            notes={422: "No `org_id` and no server default, an unknown or repeated parameter"},
             scope=Scope.READ,
         ),
         Route(
@@ -178,7 +193,9 @@ GROUP = RouteGroup(
             "license",
             {200: UsageOut, 422: ErrorBody},
             query=UsageQuery,
-            notes={422: f"`months` is not an integer from 1 to {MAX_USAGE_MONTHS}, or an unknown parameter"},
+            notes={
+                422: f"`months` is not an integer from 1 to {MAX_USAGE_MONTHS}, or an unknown or repeated parameter"
+            },
             scope=Scope.READ,
         ),
         Route(
