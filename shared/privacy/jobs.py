@@ -25,6 +25,7 @@ log = get_logger(__name__)
 
 JOB_TTL_S = 90 * 86400  # the audit event is the lasting record; the job's progress is kept 90 days
 MAX_TASK_IDS = 1000
+PROGRESS_EVERY = 10  # a running job's record is updated once the calls are found, then every this many calls
 
 
 class ErasureRequest(BaseModel):
@@ -76,6 +77,7 @@ class ErasureJob(BaseModel):
     created_at: float
     finished_at: float | None = None
     calls_found: int = 0
+    calls_erased: int = 0  # progress: calls erased so far (saved every PROGRESS_EVERY calls while running)
     counts: dict[str, int] = Field(default_factory=dict)
     error: str | None = None
     audit_event_id: str | None = None
@@ -138,8 +140,13 @@ async def run_erasure(
             start, end = int(request.from_.timestamp() * 1000), int(request.to.timestamp() * 1000)
             calls = await eraser.calls_in_window(start, end, request.org_id)
         job = job.model_copy(update={"calls_found": len(calls)})
-        for org_id, task_id in calls:
+        await jobs.save(job)
+        for n, (org_id, task_id) in enumerate(calls, 1):
             counts.update(await eraser.erase_call(org_id, task_id, job.id))
+            if n % PROGRESS_EVERY == 0 and n < len(calls):
+                job = job.model_copy(update={"calls_erased": n, "counts": {k: counts.get(k, 0) for k in KINDS}})
+                await jobs.save(job)
+        job = job.model_copy(update={"calls_erased": len(calls)})
         state, error, outcome = ErasureState.SUCCEEDED, None, Outcome.OK
     except Exception as exc:
         log.exception("erasure_failed", erasure_id=job.id)
