@@ -4,18 +4,22 @@ page and one raw GetItem, on the same local DynamoDB endpoint.
 Method: moto as its own process (`callpipe local-aws`), the real topology (`bootstrap`). `--calls` analysed calls
 (default 100,000) with ends spread over the last `--days` (30) days, 12 queues, 60 agents, topics, reasons,
 sentiments, QA flags and conversation metrics, are written straight into the analytics table, not through the
-pipeline: each record item is the one `AnalyticsStore.write_items` puts, and each aggregate item holds the sum of the
-calls' `contribution()` (non-zero counters only) — exactly what the analyze stage's ADDs leave. BatchWriteItem of 25,
-`--writers` concurrent writers. The API then serves in this process (aiohttp on 127.0.0.1, anonymous); requests are
-sequential (one at a time, after a warm-up): `GET /api/v1/analytics/summary` over the last 30 days grouped by queue
-(p50/p95 of `--requests`, ≥ 50), `GET /api/v1/calls` first page (limit 50) filtered by queue and resolved (p50 of
-`--list-requests`), and a raw aiobotocore GetItem of a record (what `GET /calls/{id}` starts with) as the floor.
-To show where the summary's time goes it also times one raw Query of an aggregate partition and the summary called
-in-process (`queries.summary`, no HTTP).
-On moto every Query walks and sorts the whole table (moto/dynamodb/models/table.py `query` → `all_items`) and its
-response serializer costs ~2 ms per returned item of ~25 counters, so the summary (≈ 400 full aggregate items + ≈ 900
-`calls`-only ones for 30 days by queue) and each filtered list page grow with the table; real DynamoDB reads only the
-partition. The figures measure the emulator as much as the design: read them next to the raw Query line.
+pipeline: each record item is the one `AnalyticsStore.write_items` puts, and the aggregate items are
+`AnalyticsStore.aggregate_items` of the sum of the calls' `contribution()` — exactly what the analyze stage's ADDs
+leave. BatchWriteItem of 25, `--writers` concurrent writers. The API then serves in this process (aiohttp on
+127.0.0.1, anonymous); requests are sequential (one at a time, after a warm-up): `GET /api/v1/analytics/summary`
+over the last 30 days grouped by queue (p50/p95 of `--requests`, ≥ 50), `GET /api/v1/calls` first page (limit 50)
+filtered by queue and resolved (p50 of `--list-requests`), and a raw aiobotocore GetItem of a record (what
+`GET /calls/{id}` starts with) as the floor. To show where the summary's time goes it also times the raw
+BatchGetItem of the summary's aggregate items and the summary called in-process (`queries.summary`, no HTTP).
+
+What the emulator charges: moto's response serializer costs ~50 µs per attribute returned (idle machine), and every
+Query walks the whole table (moto/dynamodb/models/table.py `query` → `all_items`), then sorts the matches. The
+summary therefore reads no Query at all: one BatchGetItem of the signed day blocks (`shared.analytics.periods`) of
+the `queue` and `tops` items, ~400 attributes whatever the number of calls (it was ~9,000 attributes in ~1,300 items
+from four Queries before: p95 4.3 s at 20,000 calls). A filtered list page is one Query of the `by-org-queue` index
+(real DynamoDB reads ~50 / 0.74 items of that partition; moto walks all 100,000 records and sorts the queue's
+8,000), so on moto the list still grows with the table.
 Last line: calls=… summary_p50_ms=… summary_p95_ms=… list_p50_ms=… raw_getitem_p50_ms=…
 (target: summary p95 ≤ 10 x raw GetItem p50).
 """
@@ -40,9 +44,11 @@ from api.app import create_app
 from api.config import ApiConfig
 from queues.bootstrap import bootstrap
 from shared.analytics import queries
-from shared.analytics.aggregates import Counters, add, contribution, split_key
+from shared.analytics.aggregates import Counters, add, contribution
+from shared.analytics.layout import TOPS
+from shared.analytics.periods import cover
 from shared.analytics.record import CallRecord, QaFlagOut, iso_ms
-from shared.analytics.store import AnalyticsStore, ListFilters, aggregate_pk
+from shared.analytics.store import AnalyticsStore, ListFilters
 from shared.audio.conversation import ConversationMetrics
 from shared.aws import AwsClients
 from shared.config import Settings
@@ -135,11 +141,7 @@ def seed_items(store: AnalyticsStore, calls: int, start_ms: int, span_ms: int) -
         yield store.write_items(record, own, None)[0]["Put"]["Item"]
         for key, counts in own.items():
             add(totals.setdefault(key, {}), counts)
-    for key, counts in totals.items():
-        dimension, day, value = split_key(key)
-        item: dict[str, Any] = {"pk": {"S": aggregate_pk(ORG, dimension)}, "sk": {"S": f"{day}#{value}"}}
-        item.update({name: {"N": str(n)} for name, n in counts.items() if n})
-        yield item
+    yield from store.aggregate_items(ORG, totals)
 
 
 async def seed(
@@ -233,19 +235,23 @@ async def main(calls: int, days: int, writers: int, requests: int, list_requests
             print(f"raw GetItem of a record: p50 {p(raw, 50):.2f} ms over {len(raw)}", flush=True)
             from_day, to_day = queries.days_of(start, now)
 
-            async def raw_query() -> None:
-                await store.aggregates(ORG, "queue", from_day, to_day)
+            blocks = cover(from_day, to_day)
+            wanted = [(d, b.key) for b in blocks for d in ("queue", TOPS)]
 
-            raw_q = await timed(raw_query, 10)
-            queue_items = len(await store.aggregates(ORG, "queue", from_day, to_day))
-            print(f"raw Query of one aggregate partition (queue, {queue_items} items): p50 {p(raw_q, 50):.2f} ms "
+            async def raw_batch() -> None:
+                await store.read_blocks(ORG, wanted)
+
+            raw_b = await timed(raw_batch, 10)
+            got = await store.read_blocks(ORG, wanted)
+            print(f"raw BatchGetItem of the summary's items ({from_day}..{to_day} = {len(blocks)} signed blocks, "
+                  f"{len(got)} items, {sum(len(a) for a in got.values())} attributes): p50 {p(raw_b, 50):.2f} ms "
                   "over 10", flush=True)  # fmt: skip
 
             async def direct_summary() -> None:
                 await queries.summary(store, ORG, start, now, "queue", ListFilters())
 
             direct = await timed(direct_summary, 10)
-            print(f"queries.summary in-process (Queries of all, queue, topic, reason at once): p50 {p(direct, 50):.2f} "
+            print(f"queries.summary in-process (one BatchGetItem): p50 {p(direct, 50):.2f} "
                   "ms over 10", flush=True)  # fmt: skip
 
         runner = web.AppRunner(create_app(settings, ApiConfig(allow_anonymous=True)), access_log=None)

@@ -3,15 +3,16 @@ its transcript turns and its recordings' short-lived URLs."""
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from shared.analytics.aggregates import SENTIMENTS, SEVERITIES, Counters, add, recount, split_key
+from shared.analytics.layout import TOPS, ItemKey, stored_dimensions, unpack
+from shared.analytics.periods import Block, cover, day_iso, day_number
 from shared.analytics.record import CallRecord, iso_ms
 from shared.analytics.store import AnalyticsStore, ListFilters
 from shared.storage import Storage
@@ -199,39 +200,30 @@ async def summary(
     filters: ListFilters,
 ) -> Summary:
     """Totals and groups of the calls that ended in the UTC days of [from_at, to_at). Without filters it reads only
-    aggregate items (a few queries whatever the number of calls); with filters, the matching records."""
+    aggregate items (one BatchGetItem of a few items whatever the number of calls); with filters, the matching
+    records."""
     from_day, to_day = days_of(from_at, to_at)
     dimension = "all" if group_by == "day" else group_by
     active = {k: v for k, v in vars(filters).items() if v is not None}
+    groups: dict[str, Counters] = defaultdict(dict)
+    total: Counters = {}
+    tops: dict[str, dict[str, int]] = {"topic": defaultdict(int), "reason": defaultdict(int)}
     if active:
         start = f"{from_day}T00:00:00.000Z"
         end = datetime.fromisoformat(to_day).replace(tzinfo=UTC) + timedelta(days=1)
         records = await store.scan_org(org_id, start, iso_ms(int(end.timestamp() * 1000)), filters)
-        rows = [(*split_key(key), counts) for key, counts in recount(records).items()]
-        by_dim: dict[str, list[tuple[str, str, Counters]]] = defaultdict(list)
-        for dim, day, value, counts in rows:
-            by_dim[dim].append((day, value, counts))
-        totals_rows, group_rows = by_dim["all"], by_dim[dimension]
-        topic_rows, reason_rows = by_dim["topic"], by_dim["reason"]
+        for key, counts in recount(records).items():
+            dim, day, value = split_key(key)
+            if dim == "all":
+                add(total, counts)
+            if dim == dimension:
+                add(groups[day if group_by == "day" else value], counts)
+            if dim in tops:
+                tops[dim][value] += counts.get("calls", 0)
         source: Literal["aggregates", "records"] = "records"
     else:
-        wanted = dict.fromkeys(["all", dimension, "topic", "reason"])
-        # Top topics and reasons need only each item's `calls` (unless the groups are topics).
-        read = await asyncio.gather(
-            *(
-                store.aggregates(org_id, d, from_day, to_day, None if d in ("all", dimension) else ("calls",))
-                for d in wanted
-            )
-        )
-        got = dict(zip(wanted, read, strict=True))
-        totals_rows, group_rows, topic_rows, reason_rows = got["all"], got[dimension], got["topic"], got["reason"]
+        await _from_aggregates(store, org_id, from_day, to_day, group_by, groups, total, tops)
         source = "aggregates"
-    groups: dict[str, Counters] = defaultdict(dict)
-    for day, value, counts in group_rows:
-        add(groups[day if group_by == "day" else value], counts)
-    total: Counters = {}
-    for _, _, counts in totals_rows:
-        add(total, counts)
     return Summary(
         org_id=org_id,
         from_day=from_day,
@@ -241,15 +233,54 @@ async def summary(
         source=source,
         totals=Stats.of(total),
         groups=[Group(key=k, **Stats.of(c).model_dump()) for k, c in sorted(groups.items()) if c.get("calls", 0) > 0],
-        top_topics=_top(topic_rows),
-        top_reasons=_top(reason_rows),
+        top_topics=_top(tops["topic"]),
+        top_reasons=_top(tops["reason"]),
     )
 
 
-def _top(rows: Iterable[tuple[str, str, Counters]]) -> list[Count]:
-    calls: dict[str, int] = defaultdict(int)
-    for _, value, counts in rows:
-        calls[value] += counts.get("calls", 0)
+async def _from_aggregates(
+    store: AnalyticsStore,
+    org_id: str,
+    from_day: str,
+    to_day: str,
+    group_by: GroupBy,
+    groups: dict[str, Counters],
+    total: Counters,
+    tops: dict[str, dict[str, int]],
+) -> None:
+    """Fill groups, totals and top counts from the aggregate items: the signed blocks covering the days (one
+    BatchGetItem of a few items per dimension; per-day `all` items when grouping by day). Totals are the sum of the
+    groups when every call is in exactly one group (queue, agent, sentiment), so `all` is read only by day or topic."""
+    signs = cover(from_day, to_day)
+    wanted: list[ItemKey] = [(TOPS, b.key) for b in signs]
+    days = [day_iso(n) for n in range(day_number(from_day), day_number(to_day) + 1)]
+    if group_by == "day":
+        wanted += [("all", Block(0, day_number(d)).key) for d in days]
+    else:
+        wanted += [(d, b.key) for b in signs for d in stored_dimensions(group_by)]
+        if group_by == "topic":
+            wanted += [("all", b.key) for b in signs]
+    items = await store.read_blocks(org_id, wanted)
+    if group_by == "day":
+        for d in days:
+            add(groups[d], unpack(items.get(("all", Block(0, day_number(d)).key), {})).get("", {}))
+    for block, sign in signs.items():
+        if group_by != "day":
+            for part in stored_dimensions(group_by):
+                for value, counts in unpack(items.get((part, block.key), {})).items():
+                    add(groups[value], {k: sign * n for k, n in counts.items()})
+        if group_by == "topic":
+            add(total, {k: sign * n for k, n in unpack(items.get(("all", block.key), {})).get("", {}).items()})
+        for attribute, n in items.get((TOPS, block.key), {}).items():
+            dim, _, value = attribute.partition("|")
+            if dim in tops:
+                tops[dim][value] += sign * n
+    if group_by != "topic":
+        for counts in groups.values():
+            add(total, counts)
+
+
+def _top(calls: Mapping[str, int]) -> list[Count]:
     ranked = sorted(((n, v) for v, n in calls.items() if n > 0), key=lambda nv: (-nv[0], nv[1]))
     return [Count(value=v, calls=n) for n, v in ranked[:TOP]]
 

@@ -1,31 +1,41 @@
-"""The analytics table: per-call records, the aggregate items (`shared.analytics.aggregates`), an org's calls by time.
+"""The analytics table: per-call records, the aggregate items (`shared.analytics.layout`), an org's calls by index.
 
 Items:
     record      pk="call#{org}#{task}"  sk="record"       the record as JSON (`doc`), its contribution and `rev`,
                                                           filterable copies (queue, agent, sentiment, resolved,
-                                                          topics, qa_severities) and the time index keys
-                                                          list_pk="org#{org}", list_sk="{ended_at}#{task}"
-    aggregate   pk="agg#{org}#{dim}"    sk="{day}#{value}" integer counters (ADD only)
+                                                          topics, qa_severities) and the listing indexes' keys:
+                                                          list_sk="{ended_at}#{task}" under list_pk="org#{org}"
+                                                          (by-org-time), queue_pk / agent_pk / sentiment_pk =
+                                                          "{org}#{value}" (by-org-queue, -agent, -sentiment)
+    aggregate   pk="agg#{org}#{dim}"    sk="L{level}#{first day}"   packed counters of every value (ADD only)
+
+A filtered listing reads the index of its most selective equality filter (agent, queue, customer sentiment), newest
+first, and filters the rest (resolved, topic, QA severity) from those items only: its first page reads about `limit`
+items divided by the other filters' selectivity, never the org's whole month.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from shared.analytics.aggregates import Contribution, Counters, delta, normalise, split_key, topics_of
+from shared.analytics.aggregates import Contribution, delta, normalise, topics_of
+from shared.analytics.layout import ItemKey, layout
 from shared.analytics.record import CallRecord
-from shared.dynamo import from_attr
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
 
 INDEX = "by-org-time"
+QUEUE_INDEX = "by-org-queue"
+AGENT_INDEX = "by-org-agent"
+SENTIMENT_INDEX = "by-org-sentiment"
 RECORD_SK = "record"
 MAX_PAGES_PER_LIST = 20
 """A filtered listing reads at most this many index pages per request, then returns what it found and a cursor."""
@@ -92,6 +102,9 @@ class AnalyticsStore:
             "sk": {"S": RECORD_SK},
             "list_pk": {"S": f"org#{record.org_id}"},
             "list_sk": {"S": f"{record.ended_at}#{record.task_id}"},
+            "queue_pk": {"S": f"{record.org_id}#{normalise(record.queue)}"},
+            "agent_pk": {"S": f"{record.org_id}#{normalise(record.agent)}"},
+            "sentiment_pk": {"S": f"{record.org_id}#{record.customer_sentiment}"},
             "doc": {"S": record.model_dump_json()},
             "contribution": {"S": json.dumps(contribution, sort_keys=True)},
             "rev": {"S": uuid.uuid4().hex},
@@ -109,16 +122,16 @@ class AnalyticsStore:
             put["ConditionExpression"] = "rev = :rev"
             put["ExpressionAttributeValues"] = {":rev": {"S": previous.rev}}
         entries: list[dict[str, Any]] = [{"Put": put}]
-        for key, change in sorted(delta(contribution, previous.contribution if previous else None).items()):
-            dimension, day, value = split_key(key)
-            names = {f"#c{i}": name for i, name in enumerate(sorted(change))}
-            values = {f":c{i}": {"N": str(change[name])} for i, name in enumerate(sorted(change))}
+        change = delta(contribution, previous.contribution if previous else None)
+        for (dimension, block_key), adds in sorted(layout(change).items()):
+            names = {f"#a{i}": name for i, name in enumerate(sorted(adds))}
+            values = {f":a{i}": {"N": str(adds[name])} for i, name in enumerate(sorted(adds))}
             entries.append(
                 {
                     "Update": {
                         "TableName": self.table,
-                        "Key": {"pk": {"S": aggregate_pk(record.org_id, dimension)}, "sk": {"S": f"{day}#{value}"}},
-                        "UpdateExpression": "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(change))),
+                        "Key": {"pk": {"S": aggregate_pk(record.org_id, dimension)}, "sk": {"S": block_key}},
+                        "UpdateExpression": "ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(adds))),
                         "ExpressionAttributeNames": names,
                         "ExpressionAttributeValues": values,
                     }
@@ -126,30 +139,54 @@ class AnalyticsStore:
             )
         return entries
 
-    async def aggregates(
-        self, org_id: str, dimension: str, from_day: str, to_day: str, only: Sequence[str] | None = None
-    ) -> list[tuple[str, str, Counters]]:
-        """(day, value, counters) of one dimension's items for the days `from_day`..`to_day` (inclusive); with
-        `only`, just those counters (a projection: fewer bytes to send and parse when e.g. only `calls` is needed)."""
-        out: list[tuple[str, str, Counters]] = []
+    def aggregate_items(self, org_id: str, totals: Contribution) -> list[dict[str, Any]]:
+        """The aggregate items, as whole items to Put, that a sum of contributions leaves (seeding benchmarks)."""
+        return [
+            {
+                "pk": {"S": aggregate_pk(org_id, dimension)},
+                "sk": {"S": block_key},
+                **{name: {"N": str(n)} for name, n in attributes.items()},
+            }
+            for (dimension, block_key), attributes in sorted(layout(totals).items())
+        ]
+
+    async def read_blocks(self, org_id: str, wanted: Iterable[ItemKey]) -> dict[ItemKey, dict[str, int]]:
+        """The attributes of aggregate items by (dimension, block key), with BatchGetItem (100 keys a request, all at
+        once; eventually consistent reads, half the cost); an item never written is absent."""
+        keys = sorted(set(wanted))
+        out: dict[ItemKey, dict[str, int]] = {}
+
+        async def batch(chunk: list[ItemKey]) -> None:
+            request: dict[str, Any] = {
+                self.table: {
+                    "Keys": [{"pk": {"S": aggregate_pk(org_id, d)}, "sk": {"S": k}} for d, k in chunk],
+                }
+            }
+            while request:
+                answer = await self._ddb.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self.table, []):
+                    dimension = item["pk"]["S"].rsplit("#", 1)[1]
+                    out[(dimension, item["sk"]["S"])] = {
+                        k: int(v["N"]) for k, v in item.items() if k not in ("pk", "sk") and "N" in v
+                    }
+                request = dict(answer.get("UnprocessedKeys") or {})
+
+        await asyncio.gather(*(batch(keys[i : i + 100]) for i in range(0, len(keys), 100)))
+        return out
+
+    async def aggregate_partition(self, org_id: str, dimension: str) -> dict[str, dict[str, int]]:
+        """Every stored item of one dimension, block key → attributes (tests, audits: a Query of the partition)."""
+        out: dict[str, dict[str, int]] = {}
         kwargs: dict[str, Any] = {
             "TableName": self.table,
-            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :a AND :b",
-            "ExpressionAttributeValues": {
-                ":pk": {"S": aggregate_pk(org_id, dimension)},
-                ":a": {"S": f"{from_day}#"},
-                ":b": {"S": f"{to_day}#\U0010ffff"},
-            },
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": aggregate_pk(org_id, dimension)}},
+            "ConsistentRead": True,
         }
-        if only is not None:
-            kwargs["ProjectionExpression"] = ", ".join(["sk", *(f"#p{i}" for i in range(len(only)))])
-            kwargs["ExpressionAttributeNames"] = {f"#p{i}": name for i, name in enumerate(only)}
         while True:
             page = await self._ddb.query(**kwargs)
             for item in page.get("Items", []):
-                day, _, value = item["sk"]["S"].partition("#")
-                counts = {k: int(from_attr(v)) for k, v in item.items() if k not in ("pk", "sk")}
-                out.append((day, value, counts))
+                out[item["sk"]["S"]] = {k: int(v["N"]) for k, v in item.items() if k not in ("pk", "sk") and "N" in v}
             if "LastEvaluatedKey" not in page:
                 return out
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -167,12 +204,13 @@ class AnalyticsStore:
         """Records of calls that ended in [from_at, to_at) matching `filters`, newest first, at most `limit`, and
         the cursor of the next page (None at the end)."""
         condition, values, names = _filter(filters)
+        index, hash_attr, hash_value = index_for(org_id, filters)
         kwargs: dict[str, Any] = {
             "TableName": self.table,
-            "IndexName": INDEX,
-            "KeyConditionExpression": "list_pk = :org AND list_sk BETWEEN :a AND :b",
+            "IndexName": index,
+            "KeyConditionExpression": f"{hash_attr} = :org AND list_sk BETWEEN :a AND :b",
             "ExpressionAttributeValues": {
-                ":org": {"S": f"org#{org_id}"},
+                ":org": {"S": hash_value},
                 ":a": {"S": from_at},
                 ":b": {"S": to_at},
                 **values,
@@ -185,19 +223,19 @@ class AnalyticsStore:
         if names:
             kwargs["ExpressionAttributeNames"] = names
         if cursor is not None:
-            kwargs["ExclusiveStartKey"] = _decode(cursor, org_id)
+            kwargs["ExclusiveStartKey"] = _decode(cursor, hash_attr, hash_value)
         found: list[dict[str, Any]] = []
         for _ in range(MAX_PAGES_PER_LIST):
             page = await self._ddb.query(**kwargs)
             for item in page.get("Items", []):
                 found.append(item)
                 if len(found) == limit:
-                    return [_stored(i).record for i in found], _encode(item)
+                    return [_stored(i).record for i in found], _encode(item, hash_attr)
             last = page.get("LastEvaluatedKey")
             if last is None:
                 return [_stored(i).record for i in found], None
             kwargs["ExclusiveStartKey"] = last
-        return [_stored(i).record for i in found], _encode_key(kwargs["ExclusiveStartKey"])
+        return [_stored(i).record for i in found], _encode_key(kwargs["ExclusiveStartKey"], hash_attr)
 
     async def scan_org(self, org_id: str, from_at: str, to_at: str, filters: ListFilters) -> list[CallRecord]:
         """Every matching record of the window (filtered summaries, tests)."""
@@ -239,24 +277,34 @@ def _filter(f: ListFilters) -> tuple[str, dict[str, Any], dict[str, str]]:
     return " AND ".join(parts), values, names
 
 
-_KEY_ATTRS = ("pk", "sk", "list_pk", "list_sk")
+def index_for(org_id: str, f: ListFilters) -> tuple[str, str, str]:
+    """(index, its hash attribute, its value) a listing reads: the org's calls of one agent, queue or customer
+    sentiment when that filter is given (the most selective first), else all the org's calls; the other filters are
+    a FilterExpression over that index's items."""
+    if f.agent is not None:
+        return AGENT_INDEX, "agent_pk", f"{org_id}#{normalise(f.agent)}"
+    if f.queue is not None:
+        return QUEUE_INDEX, "queue_pk", f"{org_id}#{normalise(f.queue)}"
+    if f.sentiment is not None:
+        return SENTIMENT_INDEX, "sentiment_pk", f"{org_id}#{f.sentiment}"
+    return INDEX, "list_pk", f"org#{org_id}"
 
 
-def _encode(item: dict[str, Any]) -> str:
-    return _encode_key({k: item[k] for k in _KEY_ATTRS})
+def _encode(item: dict[str, Any], hash_attr: str) -> str:
+    return _encode_key({k: item[k] for k in ("pk", "sk", "list_sk", hash_attr)}, hash_attr)
 
 
-def _encode_key(key: dict[str, Any]) -> str:
-    plain = {k: key[k]["S"] for k in _KEY_ATTRS}
+def _encode_key(key: dict[str, Any], hash_attr: str) -> str:
+    plain = {k: key[k]["S"] for k in ("pk", "sk", "list_sk", hash_attr)}
     return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str, org_id: str) -> dict[str, Any]:
+def _decode(cursor: str, hash_attr: str, hash_value: str) -> dict[str, Any]:
     try:
         plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        key = {k: {"S": str(plain[k])} for k in _KEY_ATTRS}
+        key = {k: {"S": str(plain[k])} for k in ("pk", "sk", "list_sk", hash_attr)}
     except (binascii.Error, ValueError, TypeError, KeyError) as exc:
         raise BadCursor("the cursor is not one this API returned") from exc
-    if key["list_pk"]["S"] != f"org#{org_id}":
-        raise BadCursor("the cursor belongs to another org")
+    if key[hash_attr]["S"] != hash_value:
+        raise BadCursor("the cursor belongs to another org or other filters")
     return key

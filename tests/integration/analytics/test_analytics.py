@@ -16,7 +16,8 @@ from api.app import create_app
 from api.config import ApiConfig
 from api.start import JourneyRequest, start_journey
 from queues.envelope import Envelope, Kind
-from shared.analytics.aggregates import DIMENSIONS, Contribution, item_key, recount
+from shared.analytics.aggregates import recount
+from shared.analytics.layout import Attributes, ItemKey, layout, partitions
 from shared.analytics.record import CallRecord
 from shared.analytics.store import AnalyticsStore, ListFilters
 from shared.config import Settings
@@ -27,7 +28,6 @@ from tests.helpers import eventually
 from tests.integration.pipeline.conftest import Stack, running_stack
 
 SPEAKERS = {"customer": "customer", "agent": "agent", "colleague": "agent2"}
-WIDE = ("2000-01-01", "2100-01-01")
 
 
 @asynccontextmanager
@@ -43,18 +43,15 @@ async def stack_store(stack: Stack) -> AsyncIterator[AnalyticsStore]:
         yield AnalyticsStore(ddb, DataResources(stack.settings.name_prefix).analytics_table.name)
 
 
-async def stored_aggregates(store: AnalyticsStore, org: str) -> Contribution:
-    out: Contribution = {}
-    for dimension in DIMENSIONS:
-        for day, value, counts in await store.aggregates(org, dimension, *WIDE):
-            nonzero = {k: v for k, v in counts.items() if v}
+async def stored_aggregates(store: AnalyticsStore, org: str) -> dict[ItemKey, Attributes]:
+    """Every aggregate item of the org, zero attributes (values whose calls were all reprocessed away) left out."""
+    out: dict[ItemKey, Attributes] = {}
+    for dimension in partitions():
+        for block_key, attributes in (await store.aggregate_partition(org, dimension)).items():
+            nonzero = {k: v for k, v in attributes.items() if v}
             if nonzero:
-                out[item_key(dimension, day, value)] = nonzero
+                out[(dimension, block_key)] = nonzero
     return out
-
-
-def without_zeros(c: Contribution) -> Contribution:
-    return {k: {n: v for n, v in counts.items() if v} for k, counts in c.items() if any(counts.values())}
 
 
 async def records(store: AnalyticsStore, org: str, **filters: Any) -> list[CallRecord]:
@@ -120,7 +117,7 @@ async def test_aggregates_stay_exact_and_the_explorer_answers(settings: Settings
         stored = await records(store, org)
         assert sorted(r.task_id for r in stored) == analysed
         assert {r.task_id: r.pipeline_version for r in stored} == {t: 2 if t in half else 1 for t in analysed}
-        assert await stored_aggregates(store, org) == without_zeros(recount(stored))
+        assert await stored_aggregates(store, org) == layout(recount(stored))
         assert all(r.conversation is not None and r.conversation.turns > 0 for r in stored)
 
         async with api_client(stack.settings, org) as client:
