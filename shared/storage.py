@@ -187,6 +187,25 @@ class Storage:
             )
         return len(old)
 
+    async def versions(self, bucket: str, prefix: str) -> dict[str, list[str]]:
+        """Every key under `prefix` that has a version (current, noncurrent or a delete marker), with the version ids
+        (`null` for objects written while the bucket was unversioned)."""
+        found: dict[str, list[str]] = {}
+        paginator = self._s3.get_paginator("list_object_versions")
+        async for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            for version in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+                found.setdefault(version["Key"], []).append(version.get("VersionId") or "null")
+        return found
+
+    async def delete_versions(self, bucket: str, versions: dict[str, list[str]]) -> None:
+        """Delete these versions for good (no delete marker is left), 1000 a request."""
+        pairs = [{"Key": key, "VersionId": vid} for key, vids in sorted(versions.items()) for vid in vids]
+        for start in range(0, len(pairs), 1000):
+            await self._s3.delete_objects(
+                Bucket=bucket,
+                Delete={"Objects": pairs[start : start + 1000], "Quiet": True},  # type: ignore[typeddict-item]
+            )
+
     async def delete(self, bucket: str, keys: list[str]) -> None:
         """Delete objects, 1000 a request (S3's limit)."""
         for start in range(0, len(keys), 1000):

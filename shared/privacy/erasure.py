@@ -7,9 +7,10 @@ Order of one call's erasure (`Eraser.erase_call`):
    no task id attribute, no number, no facts. From then on no claim (`attribute_not_exists(pk)`), `begin` (ERASED is
    terminal) or `advance` (its `status = expected` condition) succeeds for the call, so no poll, webhook or replay
    fetches it again, and an in-flight step cannot record a result: it calls `sweep_call` (`workers.outcomes`).
-2. Objects are deleted by known keys and by the call's own prefixes (a LIST of a prefix that only this call's
-   objects have, never a scan of a bucket): recordings (every leg), the transcript, analyses of every pipeline
-   version, analytics lines, transcription checkpoints.
+2. Objects are deleted by known keys and by the call's own prefixes (a LIST of the versions under a prefix that only
+   this call's objects have, never a scan of a bucket), every version of each (the buckets are versioned in AWS:
+   a plain delete would keep the data as a noncurrent version): recordings (every leg), the transcript, analyses of
+   every pipeline version, analytics lines, transcription checkpoints.
 3. The analytics record is deleted and its stored contribution subtracted from the aggregates in one transaction
    (conditional on the record's revision, so it is subtracted exactly once).
 4. The per-call job item of every journey that saw the call (found by the journeys table's `by-sk` index, no scan)
@@ -98,6 +99,7 @@ class Eraser:
         self._res = resources
         self._journeys = JourneyStore(dynamodb, resources.journeys_table.name)
         self.objects_scanned = 0  # keys listed to find what to delete (bench/erasure.py reports it)
+        self._versions: dict[str, dict[str, list[str]]] = {}  # bucket → key → version ids, of the call being swept
 
     # --- finding calls ----------------------------------------------------------------------------------------
     async def calls_of_customer(self, hashed: str) -> list[tuple[str, str]]:
@@ -205,9 +207,8 @@ class Eraser:
             dt = day.replace("/", "-")
             res_keys["analytics_lines"] |= set(await self._list(results, f"analytics/calls/dt={dt}/part-{task_id}."))
         checkpoints = await self._list(results, checkpoint_prefix(org_id, task_id))
-        await self._storage.delete(recordings, sorted(rec_keys))
-        everything = sorted(set().union(*res_keys.values(), checkpoints))
-        await self._storage.delete(results, everything)
+        await self._delete(recordings, rec_keys)
+        await self._delete(results, set().union(*res_keys.values(), checkpoints))
         counts["recordings"] += len(rec_keys)
         counts["checkpoints"] += len(checkpoints)
         for kind, keys in res_keys.items():
@@ -215,9 +216,18 @@ class Eraser:
         return counts
 
     async def _list(self, bucket: str, prefix: str) -> list[str]:
-        keys = await self._storage.keys(bucket, prefix)
-        self.objects_scanned += len(keys)
-        return keys
+        """The keys under a prefix of the call, with every version of each (remembered for `_delete`)."""
+        versions = await self._storage.versions(bucket, prefix)
+        self.objects_scanned += len(versions)
+        self._versions.setdefault(bucket, {}).update(versions)
+        return list(versions)
+
+    async def _delete(self, bucket: str, keys: set[str]) -> None:
+        """Delete the keys with every version listed (a versioned bucket keeps no noncurrent copy and no delete
+        marker); a key named by the row but not listed is deleted plainly."""
+        listed = self._versions.pop(bucket, {})
+        await self._storage.delete_versions(bucket, {k: listed[k] for k in keys if k in listed})
+        await self._storage.delete(bucket, sorted(k for k in keys if k not in listed))
 
     async def _analytics(self, org_id: str, task_id: str) -> Counter[str]:
         """Delete the call's analytics record and subtract its contribution from the aggregates, in one transaction."""

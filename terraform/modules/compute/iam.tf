@@ -355,8 +355,14 @@ data "aws_iam_policy_document" "api_privacy" {
 
   statement {
     sid       = "ErasureDeletesObjects"
-    actions   = ["s3:DeleteObject"]
+    actions   = ["s3:DeleteObject", "s3:DeleteObjectVersion"] # every version: the buckets are versioned
     resources = concat(local.privacy_call_objects, ["${local.b.messages.arn}/*"])
+  }
+
+  statement {
+    sid       = "ErasureListsVersions"
+    actions   = ["s3:ListBucketVersions"]
+    resources = [local.b.recordings.arn, local.b.results.arn]
   }
 
   statement {
@@ -502,7 +508,7 @@ data "aws_iam_policy_document" "worker" {
 
   statement {
     sid       = "PrivacySweepErasedCall"
-    actions   = ["s3:ListBucket", "s3:DeleteObject"]
+    actions   = ["s3:ListBucket", "s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion"]
     resources = concat(local.privacy_call_objects, [local.b.recordings.arn, local.b.results.arn])
   }
 
@@ -514,15 +520,6 @@ data "aws_iam_policy_document" "worker" {
       sid       = "PrivacyRedactAudio"
       actions   = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObjectVersion"]
       resources = ["${local.b.recordings.arn}/recordings/*"]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = each.key == "transcribe" ? ["redact-audio-versions"] : []
-    content {
-      sid       = "PrivacyRedactAudioVersions"
-      actions   = ["s3:ListBucketVersions"]
-      resources = [local.b.recordings.arn]
     }
   }
 }
