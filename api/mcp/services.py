@@ -1,5 +1,5 @@
 """Service functions the MCP tools share with the HTTP API: the API's context outside aiohttp, and the logic the routes
-keep inline (cancel a journey, start a DLQ replay, read dead letters, a journey's failures), plus the audit record of
+keep inline (read dead letters, a journey's failures), plus the audit record of
 a destructive MCP action."""
 
 from __future__ import annotations
@@ -14,15 +14,13 @@ from api.auth import Principal
 from api.config import ApiConfig
 from api.context import CONTEXT, ApiContext, aws_context
 from api.errors import ApiError
-from api.replay_jobs import ReplayFilters, ReplayJob
 from api.status import dlq_depth
-from queues.claimcheck import ClaimCheck
-from queues.dlq import ReplayCounts, list_dead_letters, replay, tracking_reopener
+from queues.dlq import list_dead_letters
 from queues.envelope import Kind
 from shared.audit import AuditEvent, AuditLog, FrontDoor, Outcome, outcome_of
 from shared.aws import AwsClients
 from shared.config import Settings
-from shared.journeys import STAGES, Journey, JourneyState
+from shared.journeys import STAGES
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -42,53 +40,6 @@ async def api_context(
         yield holder[CONTEXT]
     finally:
         await anext(lifecycle, None)
-
-
-async def cancel_journey(c: ApiContext, journey_id: str) -> Journey:
-    """Stop a RUNNING journey (its in-flight messages are then acknowledged without work); 404/409 as the API."""
-    if not await c.journeys.set_state(journey_id, JourneyState.CANCELLED, expected=JourneyState.RUNNING):
-        journey = await c.journeys.get(journey_id)
-        if journey is None:
-            raise ApiError(404, "journey_not_found", f"no journey {journey_id}")
-        raise ApiError(409, "journey_not_running", f"journey {journey_id} is {journey.state.value}")
-    log.info("journey_cancelled", journey_id=journey_id)
-    journey = await c.journeys.get(journey_id)
-    if journey is None:  # deleted between the two reads: cannot happen (journeys are never deleted)
-        raise ApiError(404, "journey_not_found", f"no journey {journey_id}")
-    return journey
-
-
-async def start_replay(
-    c: ApiContext, stage: str, *, journey_id: str | None, max_messages: int | None = None
-) -> ReplayJob:
-    """Start a job moving a stage's dead-lettered messages (of one journey, when given) back to its queue; the job
-    runs on in this process (`ReplayRunner`), as one started by the API does."""
-    if stage not in STAGES:
-        raise ApiError(404, "stage_not_found", f"no stage {stage!r}; stages: {', '.join(STAGES)}")
-    kind = Kind(stage)
-    urls = await c.directory.urls(kind)
-    before_send = tracking_reopener(
-        c.dynamodb,
-        c.resources.tracking_table.name,
-        c.resources.journeys_table.name,
-        kind,
-        claim_check=ClaimCheck(c.s3, c.resources.messages_bucket.name),
-    )
-
-    async def work(counts: ReplayCounts) -> ReplayCounts:
-        try:
-            return await replay(
-                c.sqs,
-                urls,
-                journey_id=journey_id,
-                max_messages=max_messages,
-                before_send=before_send,
-                progress=counts,
-            )
-        finally:
-            c.dlq_depths.pop(stage, None)
-
-    return await c.replays.start(stage, ReplayFilters(journey_id=journey_id, max=max_messages), work)
 
 
 async def dead_letter_sample(c: ApiContext, stage: str, limit: int) -> list[dict[str, Any]]:

@@ -10,12 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.context import ctx
 from api.errors import ApiError, ErrorBody
 from api.models import DlqDepth
+from api.operations import start_replay
 from api.parsing import json_response, parse_query, read_json, validate
 from api.replay_jobs import ReplayFilters, ReplayJob, ReplayState
 from api.routing import Route, RouteGroup, Scope
 from api.status import dlq_depth
-from queues.claimcheck import ClaimCheck
-from queues.dlq import DEFAULT_MAX_REPLAYS, ReplayCounts, list_dead_letters, replay, tracking_reopener
+from queues.dlq import DEFAULT_MAX_REPLAYS, list_dead_letters
 from queues.envelope import Kind
 from shared.journeys import STAGES
 from shared.logging import get_logger
@@ -153,38 +153,7 @@ async def dead_letters(request: web.Request) -> web.Response:
 async def replay_stage(request: web.Request) -> web.Response:
     """Start a job that moves matching messages of a stage's DLQ back to its queue (a dry run only counts them);
     202 at once with the job and its Location, whatever the DLQ's size. 404 for an unknown stage."""
-    stage = request.match_info["stage"]
-    if stage not in STAGES:
-        raise ApiError(404, "stage_not_found", f"no stage {stage!r}; stages: {', '.join(STAGES)}")
     body = validate(DlqReplayRequest, await read_json(request) if request.body_exists else {})
-    c = ctx(request)
-    kind = Kind(stage)
-    urls = await c.directory.urls(kind)
-    before_send = tracking_reopener(
-        c.dynamodb,
-        c.resources.tracking_table.name,
-        c.resources.journeys_table.name,
-        kind,
-        claim_check=ClaimCheck(c.s3, c.resources.messages_bucket.name),
-    )
-
-    async def work(counts: ReplayCounts) -> ReplayCounts:
-        try:
-            return await replay(
-                c.sqs,
-                urls,
-                journey_id=body.journey_id,
-                error_type=body.error_type,
-                max_messages=body.max,
-                rate_per_s=body.rate_per_s,
-                dry_run=body.dry_run,
-                max_replays=body.max_replays,
-                before_send=before_send,
-                progress=counts,
-            )
-        finally:
-            c.dlq_depths.pop(stage, None)
-
     filters = ReplayFilters(
         journey_id=body.journey_id,
         error_type=body.error_type,
@@ -193,7 +162,7 @@ async def replay_stage(request: web.Request) -> web.Response:
         dry_run=body.dry_run,
         max_replays=body.max_replays,
     )
-    job = await c.replays.start(stage, filters, work)
+    job = await start_replay(ctx(request), request.match_info["stage"], filters)
     return json_response(ReplayJobOut.of(job), status=202, headers={"Location": _location(job.id)})
 
 

@@ -11,11 +11,11 @@ from api.idempotency import HEADER, body_hash, check_key
 from api.listing import list_journeys
 from api.middleware import PRINCIPAL
 from api.models import JourneyCreate, JourneyListQuery, JourneyOut, JourneyPage, JourneyStatusOut
+from api.operations import cancel_journey
 from api.parsing import json_response, parse_query, read_json, validate
 from api.ratelimit import key_identity
 from api.routing import Route, RouteGroup, Scope
 from api.status import journey_status
-from shared.journeys import JourneyState
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -67,19 +67,8 @@ async def list_(request: web.Request) -> web.Response:
 
 
 async def cancel(request: web.Request) -> web.Response:
-    """Stop a RUNNING journey; its in-flight messages are then acknowledged without work. 409 if not RUNNING."""
-    journey_id = request.match_info["journey_id"]
-    c = ctx(request)
-    if not await c.journeys.set_state(journey_id, JourneyState.CANCELLED, expected=JourneyState.RUNNING):
-        journey = await c.journeys.get(journey_id)
-        if journey is None:
-            raise ApiError(404, "journey_not_found", f"no journey {journey_id}")
-        raise ApiError(
-            409, "journey_not_running", f"journey {journey_id} is {journey.state.value}", {"state": journey.state}
-        )
-    log.info("journey_cancelled", journey_id=journey_id)
-    journey = await c.journeys.get(journey_id)
-    assert journey is not None
+    """Stop a RUNNING journey; its in-flight messages are then acknowledged without work. 409 if not RUNNING or live."""
+    journey = await cancel_journey(ctx(request), request.match_info["journey_id"])
     return json_response(JourneyOut.of(journey))
 
 
@@ -154,6 +143,7 @@ GROUP = RouteGroup(
             "Cancel a journey",
             "journeys",
             {200: JourneyOut, 404: ErrorBody, 409: ErrorBody},
+            notes={409: "The journey is not RUNNING, or it is an org's live (webhook) journey, which stands for good"},
             scope=Scope.OPERATE,
         ),
     ],

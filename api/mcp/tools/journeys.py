@@ -8,9 +8,11 @@ from api.errors import ApiError
 from api.listing import list_journeys
 from api.mcp.models import JourneysAction, JourneysInput, JourneysOutput, ToolName
 from api.mcp.registry import Call, ToolSpec
-from api.mcp.services import audited, cancel_journey, start_replay
+from api.mcp.services import audited
 from api.models import JourneyCreate, JourneyOut
+from api.operations import cancel_journey, start_replay
 from api.ratelimit import key_identity
+from api.replay_jobs import ReplayFilters
 from api.routes.dlq import ReplayJobOut
 from api.routing import Scope
 from api.status import journey_status
@@ -87,7 +89,11 @@ def spec(c: ApiContext) -> ToolSpec[JourneysInput, JourneysOutput]:
         stage = a.stage
         targets["stage"] = stage
         job = await audited(
-            c, call.principal, "dlq.replay", targets, lambda: start_replay(c, stage, journey_id=a.journey_id)
+            c,
+            call.principal,
+            "dlq.replay",
+            targets,
+            lambda: start_replay(c, stage, ReplayFilters(journey_id=a.journey_id)),
         )
         return JourneysOutput(
             action=a.action,

@@ -12,6 +12,8 @@ from queues.envelope import Envelope, Kind
 from queues.topology import stage_queue
 from shared.aws import AwsClients
 from shared.config import Settings
+from shared.journeys import JourneyStore
+from shared.resources import DataResources
 from tests.helpers import receive_all
 from tests.integration.api.conftest import AUTH, ORG
 
@@ -134,3 +136,13 @@ async def test_cancel_stops_a_running_journey_once(api: Client) -> None:
     assert status["journey"]["state"] == "CANCELLED"
     missing = await api.post("/api/v1/journeys/j-nope/cancel", headers=AUTH)
     assert missing.status == 404 and (await missing.json())["error"]["code"] == "journey_not_found"
+
+
+async def test_an_orgs_live_journey_cannot_be_cancelled(api: Client, booted: Settings) -> None:
+    """Webhook deliveries claim calls under it for good: cancelled, their fetches would be skipped."""
+    async with AwsClients(booted).dynamodb() as ddb:
+        live = await JourneyStore(ddb, DataResources(booted.name_prefix).journeys_table.name).ensure_live(ORG)
+    refused = await api.post(f"/api/v1/journeys/{live.id}/cancel", headers=AUTH)
+    assert refused.status == 409 and (await refused.json())["error"]["code"] == "journey_is_live"
+    status = await (await api.get(f"/api/v1/journeys/{live.id}", headers=AUTH)).json()
+    assert status["journey"]["state"] == "RUNNING"
