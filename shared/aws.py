@@ -13,6 +13,7 @@ from shared.config import AwsService, Settings
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
     from types_aiobotocore_s3 import S3Client
+    from types_aiobotocore_secretsmanager import SecretsManagerClient
     from types_aiobotocore_sqs import SQSClient
 
 
@@ -63,3 +64,7 @@ class AwsClients:
     def dynamodb(self) -> AbstractAsyncContextManager[DynamoDBClient]:
         """A low-level DynamoDB client."""
         return self._client("dynamodb")
+
+    def secretsmanager(self) -> AbstractAsyncContextManager[SecretsManagerClient]:
+        """A Secrets Manager client (license signing key, webhook secret, privacy HMAC key)."""
+        return self._client("secretsmanager")

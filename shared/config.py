@@ -279,7 +279,13 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Literal secret values to scrub from every log line."""
-        secrets = (self.openai_api_key, self.wxcc_client_secret, self.wxcc_refresh_token)
+        secrets = (
+            self.openai_api_key,
+            self.wxcc_client_secret,
+            self.wxcc_refresh_token,
+            self.webhook_secret,
+            self.privacy_hmac_secret,
+        )
         return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
 
     @property

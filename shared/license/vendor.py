@@ -8,14 +8,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
 
-import aioboto3
-from botocore.config import Config
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from shared.aws import AwsClients
 from shared.config import Settings
 from shared.license.keys import (
     DAY_S,
@@ -28,8 +25,6 @@ from shared.license.keys import (
     public_key_text,
     sign,
 )
-
-SecretsManagerClient = Any  # no type stubs for this service are installed
 
 
 def write_new_key(path: Path) -> str:
@@ -52,17 +47,9 @@ def key_from_file(path: Path) -> Ed25519PrivateKey:
         raise ValueError(f"{path}: {exc}") from None
 
 
-def _secretsmanager(settings: Settings) -> AbstractAsyncContextManager[SecretsManagerClient]:
-    session = aioboto3.Session(region_name=settings.aws_region)
-    config = Config(retries={"mode": "standard", "max_attempts": settings.aws_max_attempts}, connect_timeout=5)
-    return session.client(  # type: ignore[call-overload,no-any-return]
-        "secretsmanager", endpoint_url=settings.endpoint_for("secretsmanager"), config=config
-    )
-
-
 async def key_from_secret(settings: Settings, name: str) -> Ed25519PrivateKey:
     """The signing key held (as PEM text) in a Secrets Manager secret."""
-    async with _secretsmanager(settings) as client:
+    async with AwsClients(settings).secretsmanager() as client:
         value = (await client.get_secret_value(SecretId=name))["SecretString"]
     try:
         return load_private_key(value)

@@ -11,15 +11,14 @@ import json
 import secrets
 import time
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aioboto3
-from botocore.config import Config
-
+from shared.aws import AwsClients
 from shared.config import Settings
 from shared.logging import get_logger, redactor
 
-SecretsManagerClient = Any  # no type stubs for this service are installed
+if TYPE_CHECKING:
+    from types_aiobotocore_secretsmanager import SecretsManagerClient
 
 log = get_logger(__name__)
 
@@ -38,11 +37,7 @@ def secret_name(settings: Settings) -> str:
 
 def secretsmanager(settings: Settings) -> AbstractAsyncContextManager[SecretsManagerClient]:
     """A Secrets Manager client against the configured endpoint (`AWS_ENDPOINT_URL` for the emulators)."""
-    session = aioboto3.Session(region_name=settings.aws_region)
-    config = Config(retries={"mode": "standard", "max_attempts": settings.aws_max_attempts}, connect_timeout=5)
-    return session.client(  # type: ignore[call-overload,no-any-return]
-        "secretsmanager", endpoint_url=settings.endpoint_for("secretsmanager"), config=config
-    )
+    return AwsClients(settings).secretsmanager()
 
 
 def _parse(value: str) -> list[str]:
