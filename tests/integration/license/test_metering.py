@@ -20,7 +20,7 @@ from tests.helpers import eventually, settings_env
 from tests.integration.license.test_quota import all_recorded
 from tests.integration.pipeline.conftest import PIPELINE, running_stack
 
-CALLS = 12
+CALLS = 8
 VISIBILITY_S = 5  # the analyze queue's, so a killed worker's messages are back within seconds
 
 

@@ -26,7 +26,9 @@ def all_recorded(calls: int) -> SimulatorConfig:
         calls=calls,
         seed=5,
         window_hours=1,
-        duration_scale=0.05,
+        duration_min_s=30,
+        duration_max_s=60,
+        duration_scale=0.05,  # 3 s calls: the test is about counting them, not about their audio
         abandoned_fraction=0,
         unrecorded_fraction=0,
         consult_fraction=0,
