@@ -73,7 +73,8 @@ class DataResources:
 
     @property
     def license_table(self) -> TableSpec:
-        return TableSpec("license", f"{self.prefix}-license", "pk", "sk")
+        # license (issue 14): a call's monthly reservation expires (`ttl`); keys, history and usage never do.
+        return TableSpec("license", f"{self.prefix}-license", "pk", "sk", ttl_attribute="ttl")
 
     @property
     def analytics_table(self) -> TableSpec:

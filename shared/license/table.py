@@ -5,7 +5,8 @@ Items (`pk = ORG#{org}`):
     sk = ACTIVE                    the activated key text, its license id, when and by whom
     sk = HISTORY#{at}#{license}    one per activation (never changed)
     sk = USAGE#{YYYY-MM}           reserved, analysed_calls, billed_audio_s (ADD only), warned (80/100)
-    sk = RES#{YYYY-MM}#{task}      a call admitted to the paid steps that month (once); `analysed` once metered
+    sk = RES#{YYYY-MM}#{task}      a call admitted to the paid steps that month (once); `analysed` once metered;
+                                   expires after 400 days (`ttl`)
     sk = HELD#{task}               a call held back: its journey, the stage to resume, the status it left, the reason
 
 A reservation is one transaction: Put the RES item if absent, and ADD 1 to the month's `reserved` only while it is
@@ -26,6 +27,10 @@ from shared.license.models import MonthUsage
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
+
+
+RESERVATION_TTL_S = 400 * 24 * 3600
+"""A call's monthly reservation is kept this long (a reprocess within it is recognised), then DynamoDB removes it."""
 
 
 def month_of(ts: float | None = None) -> str:
@@ -186,6 +191,7 @@ class LicenseTable:
                 **org_key(org_id, f"RES#{month}#{task_id}"),
                 "journey_id": {"S": journey_id},
                 "reserved_at": {"N": f"{time.time():.3f}"},
+                "ttl": {"N": str(int(time.time() + RESERVATION_TTL_S))},
             },
             "ConditionExpression": "attribute_not_exists(sk)",
         }

@@ -30,10 +30,12 @@ locals {
       indexes   = []
     }
     license = {
+      # license (issue 14): per org the active key, activation history, monthly usage, reservations and held calls
+      # (shared/license/table.py). Only reservations expire (`ttl`, 400 days); usage and history are billing records.
       name      = "${var.name_prefix}-license"
       hash_key  = "pk"
       range_key = "sk"
-      ttl       = null
+      ttl       = "ttl"
       indexes   = []
     }
     analytics = {
