@@ -14,6 +14,7 @@ from types_aiobotocore_dynamodb import DynamoDBClient
 from queues.bootstrap import bootstrap
 from shared.aws import AwsClients
 from shared.config import Settings
+from shared.license.keys import LicenseDocument, sign
 from shared.license.service import LicenseService, previous_months
 from shared.license.table import HeldCall, month_of
 from shared.resources import DataResources
@@ -110,3 +111,29 @@ async def test_bootstrap_verify_reports_a_missing_license_table(settings: Settin
     await ddb.delete_table(TableName=table)
     report = await bootstrap(settings, verify=True, include_echo=False)
     assert f"table {table} is missing" in report.problems
+
+
+async def test_an_audio_hours_limit_holds_calls_once_the_billed_audio_reaches_it(
+    make: Callable[..., LicenseService], ddb: DynamoDBClient, vendor_key: Ed25519PrivateKey
+) -> None:
+
+    now = time.time()
+    doc = LicenseDocument(
+        license_id="lic_audio",
+        customer="Acme",
+        org_ids=(ORG,),
+        plan="audio",
+        calls_per_month=None,
+        audio_hours_per_month=0.01,  # 36 s
+        not_before=now - 60,
+        expires_at=now + 86400,
+    )
+    service = make()
+    await service.activate(ORG, sign(doc, vendor_key))
+    first = await service.admit(ORG, "long-call", "j")
+    assert first.allowed
+    await ddb.transact_write_items(TransactItems=await service.meter_items(ORG, "long-call", first.month, 40.0))  # type: ignore[arg-type]
+    second = await service.admit(ORG, "next-call", "j")
+    assert not second.allowed and second.reason == "license_quota"
+    status = await service.status(ORG)
+    assert status.remaining_audio_hours == 0 and status.warning == "100" and status.remaining_calls is None
