@@ -5,7 +5,7 @@ micro-dollars, counts) per `"{dimension}|{day}#{value}"`, for its UTC day (of it
 `queue`, `agent`, `sentiment` (the customer's), `topic` (at most `MAX_TOPICS`) and `reason`. They are stored
 (`shared.analytics.layout`) in wide items, one per (org, dimension, block of days), where blocks are aligned
 power-of-two runs of 1 to 32 days (`shared.analytics.periods`): every value's counters are attributes of the block's
-item, packed 2 to 4 per number, and the calls per topic and reason are also in a small `tops` item. A summary over
+item, packed 3 or 4 per number, and the calls per topic and reason are also in a small `tops` item. A summary over
 any range of days reads the few blocks whose signed sum is the range (3 to 5 for 30 days) with one BatchGetItem of
 known keys: 30 days grouped by queue is ~10 items whatever the number of calls, and its totals are the sum of the
 queue groups. There is no Query and no per-value or per-day item to walk: a Query returning 30 days x values items,

@@ -6,11 +6,12 @@ creates and increments them in one UpdateItem, no map to pre-create. Dimensions 
 `sentiment` (the customer's) and `topic` hold every counter; the `tops` item holds only the calls of each topic and
 reason (`topic|refund`, `reason|billing dispute`), which is all the top lists need.
 
-Packing: a value's 26 counters are stored as 9 numbers, several counters per number at fixed decimal widths
-(`COUNT_WIDTH` digits for counts, `BIG_WIDTH` for milliseconds, tokens and micro-dollars; at most 38 digits, the
-precision of a DynamoDB number). Adding packed numbers adds every field at once and stays exact as long as each
-field's total stays below 10**width (a billion calls, 10**19 ms, per value and block), including deltas with negative
-fields (a reprocess): the stored number is always the packed sum of non-negative field totals. Reading fewer
+Packing: a value's 26 counters are stored as 8 numbers, several counters per number at fixed decimal widths
+(`COUNT_WIDTH` = 8 digits for counts, `BIG_WIDTH` = 15 for milliseconds, tokens and micro-dollars; at most 38 digits,
+the precision of a DynamoDB number). Adding packed numbers adds every field at once and stays exact as long as each
+field's total stays below 10**width per value and 32-day block (100 million calls; 10**15 ms, i.e. 31,000 years of
+audio; 10**15 tokens; a billion dollars), including deltas with negative fields (a reprocess): the stored number is
+always the packed sum of non-negative field totals. Python ints (never floats) read them back. Reading fewer
 attributes is what makes a summary fast (a read's cost grows with the attributes returned). Counters outside the
 packs (none today) are stored on their own as `"x.{name}|{value}"`.
 """
@@ -32,8 +33,8 @@ agents or the model's free-text topics fill 4 x 400 KB before an item reaches Dy
 TOPS = "tops"
 TOP_DIMENSIONS = ("topic", "reason")
 """Dimensions whose calls per value are also stored in the `tops` item."""
-COUNT_WIDTH = 9
-BIG_WIDTH = 19
+COUNT_WIDTH = 8
+BIG_WIDTH = 15
 _COUNTS = (
     "calls",
     "resolved",
@@ -54,13 +55,18 @@ _BIG = (
     "tokens_out",
     "cost_micro_usd",
 )
-PACKS: tuple[tuple[int, tuple[str, ...]], ...] = tuple(
-    [(COUNT_WIDTH, _COUNTS[i : i + 4]) for i in range(0, len(_COUNTS), 4)]
-    + [(BIG_WIDTH, _BIG[i : i + 2]) for i in range(0, len(_BIG), 2)]
+PACKS: tuple[tuple[tuple[str, int], ...], ...] = (
+    *(((_BIG[2 * i], BIG_WIDTH), (_BIG[2 * i + 1], BIG_WIDTH), (_COUNTS[i], COUNT_WIDTH)) for i in range(5)),
+    *(tuple((name, COUNT_WIDTH) for name in _COUNTS[i : i + 4]) for i in range(5, len(_COUNTS), 4)),
 )
-"""(field width in digits, counters) of each packed number `p{i}`; `calls` is the first field of `p0`."""
-_WHERE = {name: (i, position) for i, (_, names) in enumerate(PACKS) for position, name in enumerate(names)}
-assert all(width * len(names) <= 38 for width, names in PACKS)
+"""The fields (counter, width in digits) of each packed number `p{i}`, lowest digits first: 26 counters in 8
+numbers of at most 38 digits."""
+_WHERE = {
+    name: (i, sum(w for _, w in fields[:position]))
+    for i, fields in enumerate(PACKS)
+    for position, (name, _) in enumerate(fields)
+}
+assert all(sum(w for _, w in fields) <= 38 for fields in PACKS) and len(_WHERE) == len(_COUNTS) + len(_BIG)
 
 ItemKey = tuple[str, str]
 """(dimension, block key) of one aggregate item."""
@@ -75,8 +81,8 @@ def pack(counts: Counters, value: str) -> Attributes:
         if where is None:
             numbers[f"x.{name}|{value}"] += n
             continue
-        i, position = where
-        numbers[f"p{i}|{value}"] += n * 10 ** (PACKS[i][0] * position)
+        i, offset = where
+        numbers[f"p{i}|{value}"] += n * 10**offset
     return {k: v for k, v in numbers.items() if v}
 
 
@@ -91,9 +97,8 @@ def unpack(attributes: dict[str, int]) -> dict[str, Counters]:
         if head.startswith("x."):
             counts[head[2:]] = counts.get(head[2:], 0) + number
         elif head.startswith("p") and head[1:].isdigit() and int(head[1:]) < len(PACKS):
-            width, names = PACKS[int(head[1:])]
             rest = number
-            for name in names:
+            for name, width in PACKS[int(head[1:])]:
                 rest, field = divmod(rest, 10**width)
                 if field:
                     counts[name] = counts.get(name, 0) + field

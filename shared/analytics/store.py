@@ -22,7 +22,7 @@ import binascii
 import json
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from shared.analytics.aggregates import Contribution, delta, normalise, topics_of
@@ -203,8 +203,10 @@ class AnalyticsStore:
     ) -> tuple[list[CallRecord], str | None]:
         """Records of calls that ended in [from_at, to_at) matching `filters`, newest first, at most `limit`, and
         the cursor of the next page (None at the end)."""
-        condition, values, names = _filter(filters)
         index, hash_attr, hash_value = index_for(org_id, filters)
+        # The index's own filter is its key; the others filter its items (read 2 x limit a page to fill a page).
+        implied = {AGENT_INDEX: "agent", QUEUE_INDEX: "queue", SENTIMENT_INDEX: "sentiment"}.get(index)
+        condition, values, names = _filter(replace(filters, **{implied: None}) if implied else filters)
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": index,
@@ -216,7 +218,7 @@ class AnalyticsStore:
                 **values,
             },
             "ScanIndexForward": False,
-            "Limit": max(limit, 25) if condition else limit,
+            "Limit": min(max(2 * limit, 25), 1000) if condition else limit,
         }
         if condition:
             kwargs["FilterExpression"] = condition
