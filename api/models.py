@@ -11,6 +11,7 @@ from shared.analysis import Sentiment
 from shared.analytics.queries import GroupBy
 from shared.analytics.record import CallRecord
 from shared.journeys import Journey, JourneyKind, JourneyState
+from shared.license.models import LicenseState, WarningLevel
 
 TaskId = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9._:-]+$")]
 MAX_TASK_IDS = 10_000
@@ -110,6 +111,7 @@ class StageCounters(BaseModel):
     skipped: int = 0
     skipped_duplicate: int = 0
     failed: int = 0
+    held: int = Field(default=0, description="Calls held back by the license at this stage (they resume later).")
     billed_audio_s: float = 0
     tokens: int = 0
 
@@ -130,6 +132,15 @@ class DlqDepth(BaseModel):
     messages: int | None = Field(description="None when the queue could not be read.")
 
 
+class LicenseNotice(BaseModel):
+    """The journey's org's license as it bears on the journey: state, usage warning, calls held back."""
+
+    state: LicenseState
+    warning: WarningLevel | None = Field(description="`80` or `100` once that share of a monthly limit is used.")
+    held: int = Field(description="This journey's calls held back by the license, waiting for a resume.")
+    reason: str | None = None
+
+
 class JourneyStatusOut(BaseModel):
     """A journey with its progress."""
 
@@ -142,6 +153,7 @@ class JourneyStatusOut(BaseModel):
     tokens: int
     failures: list[Failure]
     dlq_depth: list[DlqDepth] = Field(description="Whole-queue DLQ depth per stage, not only this journey's.")
+    license: LicenseNotice | None = Field(default=None, description="None when the license could not be read.")
 
 
 class JourneyPage(BaseModel):

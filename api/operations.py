@@ -1,4 +1,5 @@
-"""Operations every front door shares (HTTP routes, MCP tools): cancel a journey, start a DLQ replay job."""
+"""Operations every front door shares (HTTP routes, MCP tools): cancel a journey, start a DLQ replay job, the license
+service with the API's sender for resumed calls."""
 
 from __future__ import annotations
 
@@ -8,10 +9,18 @@ from api.replay_jobs import ReplayFilters, ReplayJob
 from queues.claimcheck import ClaimCheck
 from queues.dlq import ReplayCounts, replay, tracking_reopener
 from queues.envelope import Kind
+from queues.resume import held_sender
 from shared.journeys import STAGES, Journey, JourneyKind, JourneyState
+from shared.license.service import LicenseService
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+
+
+def license_service(c: ApiContext) -> LicenseService:
+    """The license service, sending the calls a resume (or an activation) releases with the API's producer."""
+
+    return LicenseService(c.settings, c.dynamodb, send_held=held_sender(c.producer))
 
 
 async def cancel_journey(c: ApiContext, journey_id: str) -> Journey:

@@ -93,7 +93,7 @@ async def start_journey(
     """
     if settings is not None:
         check_request(req, settings)
-        await check_license(settings, journeys._ddb, req.org_id)  # the journey store's client: the same tables
+        await check_license(settings, journeys.dynamodb, req.org_id)
     payload = _poll_payload(req)
     kind = JourneyKind.TASKS if req.task_ids else JourneyKind.WINDOW
     if req.reprocess_version is not None:

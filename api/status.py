@@ -5,13 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from pydantic import BaseModel, Field
-
 from api.context import ApiContext
-from api.models import DlqDepth, Failure, JourneyOut, JourneyStatusOut, StageCounters
+from api.models import DlqDepth, Failure, JourneyOut, JourneyStatusOut, LicenseNotice, StageCounters
 from queues.envelope import Kind
 from shared.journeys import STAGES, JourneyStatus
-from shared.license.models import LicenseState, WarningLevel
 from shared.license.service import LicenseService
 from shared.logging import get_logger
 
@@ -42,26 +39,11 @@ async def dlq_depth(ctx: ApiContext, stage: str) -> DlqDepth:
     return DlqDepth(stage=stage, messages=messages)
 
 
-class LicenseNotice(BaseModel):
-    """The journey's org's license as it bears on the journey: state, usage warning, calls held back."""
-
-    state: LicenseState
-    warning: WarningLevel | None = Field(description="`80` or `100` once that share of a monthly limit is used.")
-    held: int = Field(description="This journey's calls held back by the license, waiting for a resume.")
-    reason: str | None = None
-
-
-class LicensedJourneyStatusOut(JourneyStatusOut):
-    """A journey's status with its license notice (None when the license could not be read)."""
-
-    license: LicenseNotice | None = None
-
-
 async def license_notice(ctx: ApiContext, status: JourneyStatus) -> LicenseNotice | None:
     """The license notice of a journey; None (logged) when the license table could not be read."""
     org = status.journey.org_id
     try:
-        service = LicenseService(ctx.settings, ctx.dynamodb)
+        service = LicenseService(ctx.settings, ctx.dynamodb)  # reads only: no sender needed
         lic = await service.status(org)
         held = await service.table.count_held(org, status.journey.id)
     except Exception as exc:
@@ -95,7 +77,7 @@ async def journey_status(ctx: ApiContext, status: JourneyStatus) -> JourneyStatu
         stage: StageCounters.model_validate({k: v for k, v in status.counters.get(stage, {}).items()})
         for stage in STAGES
     }
-    return LicensedJourneyStatusOut(
+    return JourneyStatusOut(
         license=notice if isinstance(notice, LicenseNotice) else None,
         journey=JourneyOut.of(status.journey),
         stages=stages,

@@ -1,4 +1,5 @@
-"""`callpipe journey start|status|watch`: journeys from the command line (`start` is also what the schedule runs)."""
+"""`callpipe journey start|status|watch`: journeys from the command line (`start` is also what the schedule runs, and
+it resumes the calls the license held that it now admits)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ import json
 import time
 from datetime import datetime
 
-from api.start import JourneyRequest, start_journey
+from api.start import JourneyRequest, LicenseRefused, start_journey
 from cli.watch import print_summary, watch
 from queues.claimcheck import ClaimCheck
 from queues.directory import QueueDirectory
 from queues.producer import Producer
+from queues.resume import held_sender
 from shared.aws import AwsClients
 from shared.bounds import JourneyTooLarge
 from shared.config import Settings
 from shared.journeys import JourneyStore
+from shared.license.service import LicenseService
 from shared.resources import DataResources
 
 
@@ -76,6 +79,9 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                 return 2
             try:
                 journey = await start_journey(journeys, producer, request, settings=settings)
+            except LicenseRefused as exc:  # the API's 403: an expired or invalid license starts no journey
+                print(json.dumps({"error": exc.message, "code": exc.code}))
+                return 2
             except JourneyTooLarge as exc:  # the same bound and sentence the API answers with a 422
                 v = exc.violation
                 print(json.dumps({"error": v.message, "setting": v.setting or None, "limit": v.limit}))
@@ -83,7 +89,11 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             except ValueError as exc:  # e.g. `--tasks ,`: no task id at all
                 print(json.dumps({"error": str(exc)}))
                 return 2
-            print(json.dumps({"journey_id": journey.id, "kind": journey.kind.value, "params": journey.params}))
+            # The schedule runs this: calls held in an earlier month (or before a larger license) resume here even when
+            # no new call reaches a worker to notice the rollover.
+            resumed = await LicenseService(settings, ddb, send_held=held_sender(producer)).resume_held(request.org_id)
+            out = {"journey_id": journey.id, "kind": journey.kind.value, "params": journey.params}
+            print(json.dumps({**out, "resumed_held": resumed}))
             return 0
         if args.journey_command == "watch":
             final = await watch(journeys, args.journey_id)

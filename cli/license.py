@@ -11,22 +11,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
 from queues.claimcheck import ClaimCheck
 from queues.directory import QueueDirectory
-from queues.envelope import Envelope, Kind
 from queues.producer import Producer
+from queues.resume import held_sender
 from shared.aws import AwsClients
 from shared.config import Settings
 from shared.license.errors import LicenseError
 from shared.license.keys import ALL_FEATURES, Feature
 from shared.license.models import LicenseStatus
 from shared.license.service import MAX_USAGE_MONTHS, LicenseService
-from shared.license.table import HeldCall
 from shared.license.vendor import issue_key, key_from_file, key_from_secret, write_new_key
 from shared.logging import get_logger
 from shared.resources import DataResources
@@ -102,18 +100,7 @@ async def run(args: argparse.Namespace, settings: Settings | None) -> int:
             sqs, QueueDirectory(sqs, settings.name_prefix), ClaimCheck(s3, resources.messages_bucket.name)
         )
 
-        async def send(calls: Sequence[HeldCall]) -> None:
-            await producer.send(
-                Envelope(
-                    kind=Kind(c.stage),
-                    journey_id=c.journey_id,
-                    task_id=c.task_id,
-                    payload={"org_id": c.org_id, "task_id": c.task_id},
-                )
-                for c in calls
-            )
-
-        service = LicenseService(settings, ddb, send_held=send)
+        service = LicenseService(settings, ddb, send_held=held_sender(producer))
         if command == "status":
             return _show(await service.status(org), args.json)
         if command == "usage":

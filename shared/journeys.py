@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 STAGES = ("poll", "fetch", "transcribe", "analyze")
-COUNTERS = ("queued", "done", "skipped", "skipped_duplicate", "failed", "billed_audio_s", "tokens")
+COUNTERS = ("queued", "done", "skipped", "skipped_duplicate", "failed", "held", "billed_audio_s", "tokens")
 
 
 class JourneyState(StrEnum):
@@ -148,6 +148,11 @@ class JourneyStore:
         self._ddb = dynamodb
         self.table = table
         self.on_completed = on_completed
+
+    @property
+    def dynamodb(self) -> DynamoDBClient:
+        """The store's DynamoDB client (the journey start path checks the license with it)."""
+        return self._ddb
 
     async def create(self, journey: Journey, first_window: str) -> None:
         """Store a new journey (its id must be new) with its first PENDING poll window, in one transaction."""

@@ -10,8 +10,9 @@ from typing import Any
 from queues.claimcheck import ClaimCheck
 from queues.consumer import Handler, HandlerContext
 from queues.directory import QueueDirectory
-from queues.envelope import Envelope, Kind
+from queues.envelope import Envelope
 from queues.producer import Producer
+from queues.resume import resumed_envelopes
 from shared.analysis import PROMPT_VERSION
 from shared.analytics.aggregates import contribution
 from shared.analytics.record import build_record
@@ -134,19 +135,6 @@ def worker_license(ctx: StageContext) -> LicenseService:
         await send_resumed(ctx.settings, calls)
 
     return LicenseService(ctx.settings, ctx.dynamodb, send_held=send)
-
-
-def resumed_envelopes(calls: Sequence[HeldCall]) -> list[Envelope]:
-    """The stage message of each resumed call (transcribe or analyze, as when it was held)."""
-    return [
-        Envelope(
-            kind=Kind(call.stage),
-            journey_id=call.journey_id,
-            task_id=call.task_id,
-            payload=CallRef(org_id=call.org_id, task_id=call.task_id).model_dump(),
-        )
-        for call in calls
-    ]
 
 
 async def send_resumed(settings: Settings, calls: Sequence[HeldCall]) -> None:

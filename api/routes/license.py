@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TypeVar
 
 from aiohttp import web
@@ -10,13 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.context import ApiContext, ctx
 from api.errors import ApiError, ErrorBody
+from api.operations import license_service
 from api.parsing import json_response, parse_query, read_json, validate
 from api.routing import Route, RouteGroup, Scope
-from queues.envelope import Envelope, Kind
 from shared.license.errors import LicenseError
 from shared.license.models import LicenseStatus, MonthUsage
-from shared.license.service import MAX_USAGE_MONTHS, LicenseService
-from shared.license.table import HeldCall
+from shared.license.service import MAX_USAGE_MONTHS
 
 PREFIX = "/api/v1"
 Q = TypeVar("Q", bound=BaseModel)
@@ -71,23 +69,6 @@ class ResumedOut(BaseModel):
     still_held: int
 
 
-def service(c: ApiContext) -> LicenseService:
-    """The license service of a request, sending resumed calls with the API's producer."""
-
-    async def send(calls: Sequence[HeldCall]) -> None:
-        await c.producer.send(
-            Envelope(
-                kind=Kind(call.stage),
-                journey_id=call.journey_id,
-                task_id=call.task_id,
-                payload={"org_id": call.org_id, "task_id": call.task_id},
-            )
-            for call in calls
-        )
-
-    return LicenseService(c.settings, c.dynamodb, send_held=send)
-
-
 def _query(request: web.Request, model: type[Q]) -> Q:
     """The query string, validated; a parameter given more than once is refused (422), not guessed at."""
     repeated = sorted({k for k in request.query if len(request.query.getall(k)) > 1})
@@ -117,7 +98,7 @@ async def get_license(request: web.Request) -> web.Response:
     """The org's license: entitlements, validity, this month's usage and what remains, warnings, held calls."""
     c = ctx(request)
     org = _org(c, _query(request, OrgQuery).org_id)
-    return json_response(await service(c).status(org))
+    return json_response(await license_service(c).status(org))
 
 
 async def put_license(request: web.Request) -> web.Response:
@@ -126,7 +107,7 @@ async def put_license(request: web.Request) -> web.Response:
     body = validate(LicenseActivate, await read_json(request))
     org = _org(c, body.org_id)
     try:
-        status = await service(c).activate(org, body.key, by="api")
+        status = await license_service(c).activate(org, body.key, by="api")
     except LicenseError as exc:
         raise ApiError(KEY_ERROR_STATUS.get(exc.code, 422), exc.code, exc.message) from None
     return json_response(status)
@@ -137,7 +118,7 @@ async def get_usage(request: web.Request) -> web.Response:
     c = ctx(request)
     query = _query(request, UsageQuery)
     org = _org(c, query.org_id)
-    return json_response(UsageOut(org_id=org, months=await service(c).usage(org, query.months)))
+    return json_response(UsageOut(org_id=org, months=await license_service(c).usage(org, query.months)))
 
 
 async def resume_held(request: web.Request) -> web.Response:
@@ -146,7 +127,7 @@ async def resume_held(request: web.Request) -> web.Response:
     raw = await request.read()
     body = validate(ResumeHeld, await read_json(request)) if raw.strip() else ResumeHeld()
     org = _org(c, body.org_id)
-    licensing = service(c)
+    licensing = license_service(c)
     resumed = await licensing.resume_held(org)
     return json_response(ResumedOut(org_id=org, resumed=resumed, still_held=await licensing.table.count_held(org)))
 

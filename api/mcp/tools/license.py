@@ -7,11 +7,11 @@ from api.errors import ApiError
 from api.mcp.models import LicenseAction, LicenseInput, LicenseOutput, ToolName
 from api.mcp.registry import Call, ToolSpec
 from api.mcp.services import audited
+from api.operations import license_service
 from api.routes.calls import org_of
 from api.routing import Scope
 from shared.license.errors import LicenseError
 from shared.license.models import LicenseStatus
-from shared.license.service import LicenseService
 
 DESCRIPTION = """\
 The callpipe license of a WXCC org: what it allows and how much of it is used.
@@ -20,14 +20,14 @@ Actions:
 - status: state (active, evaluation, expired, invalid, …), plan, customer, features, monthly allowance of calls and
   audio hours, this month's usage and what remains, warnings, calls held for want of allowance, expiry.
 - usage: calls and billed audio per calendar month, this month first, for the last `months` months.
-- activate: install a license `key` for the org (it replaces the current license). Destructive: set confirm to true
-  only after the user agreed.
+- activate: install a license `key` for the org (it replaces the current license); calls held for want of allowance
+  that the new license admits resume at once. Destructive: set confirm to true only after the user agreed.
 org_id defaults to the server's WXCC org."""
 
 
 def spec(c: ApiContext) -> ToolSpec[LicenseInput, LicenseOutput]:
     """The tool, bound to the server's context."""
-    service = LicenseService(c.settings, c.dynamodb)
+    service = license_service(c)
 
     async def activate(org: str, key: str, by: str) -> LicenseStatus:
         try:
