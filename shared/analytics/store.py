@@ -122,7 +122,27 @@ class AnalyticsStore:
             put["ConditionExpression"] = "rev = :rev"
             put["ExpressionAttributeValues"] = {":rev": {"S": previous.rev}}
         entries: list[dict[str, Any]] = [{"Put": put}]
-        change = delta(contribution, previous.contribution if previous else None)
+        return entries + self._aggregate_updates(
+            record.org_id, delta(contribution, previous.contribution if previous else None)
+        )
+
+    def erase_items(self, stored: StoredRecord) -> list[dict[str, Any]]:
+        """Transaction entries that delete a call's record (conditional on it still being `stored`'s revision) and
+        subtract its contribution from the aggregates (privacy erasure)."""
+        record = stored.record
+        delete = {
+            "Delete": {
+                "TableName": self.table,
+                "Key": {"pk": {"S": record_pk(record.org_id, record.task_id)}, "sk": {"S": RECORD_SK}},
+                "ConditionExpression": "rev = :rev",
+                "ExpressionAttributeValues": {":rev": {"S": stored.rev}},
+            }
+        }
+        return [delete, *self._aggregate_updates(record.org_id, delta({}, stored.contribution))]
+
+    def _aggregate_updates(self, org_id: str, change: Contribution) -> list[dict[str, Any]]:
+        """One `ADD` UpdateItem per aggregate item the change touches."""
+        entries: list[dict[str, Any]] = []
         for (dimension, block_key), adds in sorted(layout(change).items()):
             names = {f"#a{i}": name for i, name in enumerate(sorted(adds))}
             values = {f":a{i}": {"N": str(adds[name])} for i, name in enumerate(sorted(adds))}
@@ -130,7 +150,7 @@ class AnalyticsStore:
                 {
                     "Update": {
                         "TableName": self.table,
-                        "Key": {"pk": {"S": aggregate_pk(record.org_id, dimension)}, "sk": {"S": block_key}},
+                        "Key": {"pk": {"S": aggregate_pk(org_id, dimension)}, "sk": {"S": block_key}},
                         "UpdateExpression": "ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(adds))),
                         "ExpressionAttributeNames": names,
                         "ExpressionAttributeValues": values,

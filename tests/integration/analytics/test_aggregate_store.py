@@ -84,6 +84,13 @@ async def test_summaries_from_blocks_equal_a_recount_for_any_range(settings: Set
             assert await transact(ddb, store.write_items(new, contribution(new), previous))
             records[task_id] = new
 
+        # Erase one call (privacy): its record goes and its contribution is subtracted.
+        erased = sorted(records)[1]
+        gone = await store.get("o-blocks", erased)
+        assert gone is not None and await transact(ddb, store.erase_items(gone))
+        del records[erased]
+        assert await store.get("o-blocks", erased) is None
+
         stored = {}
         for dimension in partitions():
             for block_key, attributes in (await store.aggregate_partition("o-blocks", dimension)).items():
