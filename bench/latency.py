@@ -136,6 +136,11 @@ class Rows:
         return done
 
 
+def bench_settings(svc: Services) -> Settings:
+    """A fresh deployment on the local services (its own tables and queues)."""
+    return Settings(**pipeline_fields(svc, privacy_hmac_secret="latency-bench-privacy-key-0123456789"))
+
+
 @asynccontextmanager
 async def api_server(settings: Settings) -> AsyncIterator[str]:
     """The real API on a free port; yields its webhook receiver's URL."""
@@ -159,7 +164,7 @@ class PathResult:
 
 async def webhook_path(svc: Services, args: argparse.Namespace) -> tuple[PathResult, SimulatorConfig]:
     """Register the receiver, let the captures appear in real time, wait until every call is analysed."""
-    settings = Settings(**pipeline_fields(svc))
+    settings = bench_settings(svc)
     async with Observer(settings), Rows(settings) as rows, api_server(settings) as url:
         # The calls start a few seconds from now, after the subscription exists (WXCC sends only later captures).
         config = calls_config(args, int(time.time() * 1000) + 5_000)
@@ -200,7 +205,7 @@ async def poll_path(svc: Services, args: argparse.Namespace, webhook_config: Sim
     assert sorted(svc.sim.state.calls) == webhook_ids, "the poll path must replay the same calls"
     org, ids = config.org_id, [c.task_id for c in calls]
     ready = {c.task_id: available_s(c, config) for c in calls}
-    settings = Settings(**pipeline_fields(svc))
+    settings = bench_settings(svc)
     latencies: dict[str, float] = {}
     polls: list[str] = []
     clock = svc.sim.state.clock
