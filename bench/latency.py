@@ -23,7 +23,8 @@ the tracking row's `updated_at` when it reached ANALYZED (written by the analyze
 2. Poll path (simulated clock): a fresh deployment (new tables and queues, nothing claimed) and the *same* calls (same
    seed: same task ids, durations and positions relative to the schedule) replayed k whole poll intervals earlier, so
    every scheduled tick lies in the past of the wall clock (a journey's window may not end in the future). The schedule
-   is EventBridge's `rate(5 minutes)`, ticks at multiples of `--poll-min` since the epoch. For each tick P in turn,
+   (EventBridge's `rate(5 minutes)`) ticks here at multiples of `--poll-min` since the epoch (a real schedule's phase is
+   arbitrary; with the default spread it does not change the distribution). For each tick P in turn,
    the simulator's clock is set to P (it then runs at real speed), a poll journey over the calls that ended in the
    last `--lookback-min` minutes is started exactly as the scheduler's `callpipe journey start --lookback-minutes`
    does, and runs until it completes. What is simulated is only the wait between ticks: latency =
