@@ -40,8 +40,8 @@ from typing import Any
 import httpx
 
 from bench.analytics import BATCH, a_record
-from shared.analytics.aggregates import Counters, add, contribution, split_key
-from shared.analytics.store import AnalyticsStore, aggregate_pk
+from shared.analytics.aggregates import Counters, add, contribution
+from shared.analytics.store import AnalyticsStore
 from shared.aws import AwsClients
 from shared.config import Settings
 from shared.logging import configure_logging
@@ -174,20 +174,22 @@ async def seed(settings: Settings, calls: int, days: int, writers: int = 4) -> i
                 written += len(batch)
 
         await asyncio.gather(*(record_writer() for _ in range(writers)))
-        pending = iter(totals.items())
+        pending = iter(store.aggregate_items(org, totals))
 
         async def aggregate_writer() -> None:
             nonlocal written
-            for key, counts in pending:
-                dimension, day, value = split_key(key)
-                names = [name for name, n in counts.items() if n]
-                await ddb.update_item(
-                    TableName=table,
-                    Key={"pk": {"S": aggregate_pk(org, dimension)}, "sk": {"S": f"{day}#{value}"}},
-                    UpdateExpression="ADD " + ", ".join(f"#n{i} :v{i}" for i in range(len(names))),
-                    ExpressionAttributeNames={f"#n{i}": name for i, name in enumerate(names)},
-                    ExpressionAttributeValues={f":v{i}": {"N": str(counts[name])} for i, name in enumerate(names)},
-                )
+            for item in pending:
+                key = {"pk": item["pk"], "sk": item["sk"]}
+                names = sorted(set(item) - set(key))
+                for start in range(0, len(names), 100):  # ADD (the pipeline's own counts stay), in pieces under 4 KB
+                    part = names[start : start + 100]
+                    await ddb.update_item(
+                        TableName=table,
+                        Key=key,
+                        UpdateExpression="ADD " + ", ".join(f"#n{i} :v{i}" for i in range(len(part))),
+                        ExpressionAttributeNames={f"#n{i}": name for i, name in enumerate(part)},
+                        ExpressionAttributeValues={f":v{i}": item[name] for i, name in enumerate(part)},
+                    )
                 written += 1
 
         await asyncio.gather(*(aggregate_writer() for _ in range(writers)))
