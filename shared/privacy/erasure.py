@@ -32,8 +32,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from shared.analytics.aggregates import delta, split_key
-from shared.analytics.store import RECORD_SK, AnalyticsStore, aggregate_pk, record_pk
+from shared.analytics.store import AnalyticsStore
 from shared.dynamo import from_attr
 from shared.journeys import JourneyStore, journey_key
 from shared.logging import get_logger
@@ -233,34 +232,13 @@ class Eraser:
         """Delete the call's analytics record and subtract its contribution from the aggregates, in one transaction."""
         counts: Counter[str] = Counter()
         table = self._res.analytics_table.name
-        stored = await AnalyticsStore(self._ddb, table).get(org_id, task_id)
+        store = AnalyticsStore(self._ddb, table)
+        stored = await store.get(org_id, task_id)
         if stored is None:
             return counts
-        items: list[dict[str, Any]] = [
-            {
-                "Delete": {
-                    "TableName": table,
-                    "Key": {"pk": {"S": record_pk(org_id, task_id)}, "sk": {"S": RECORD_SK}},
-                    "ConditionExpression": "rev = :rev",
-                    "ExpressionAttributeValues": {":rev": {"S": stored.rev}},
-                }
-            }
-        ]
-        for key, change in sorted(delta({}, stored.contribution).items()):
-            dimension, day, value = split_key(key)
-            names = {f"#c{i}": name for i, name in enumerate(sorted(change))}
-            values = {f":c{i}": {"N": str(change[name])} for i, name in enumerate(sorted(change))}
-            items.append(
-                {
-                    "Update": {
-                        "TableName": table,
-                        "Key": {"pk": {"S": aggregate_pk(org_id, dimension)}, "sk": {"S": f"{day}#{value}"}},
-                        "UpdateExpression": "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(change))),
-                        "ExpressionAttributeNames": names,
-                        "ExpressionAttributeValues": values,
-                    }
-                }
-            )
+        # the record's delete (conditional on its revision) and the subtraction of its contribution, in the
+        # aggregates' own layout (shared.analytics.store)
+        items = store.erase_items(stored)
         await self._ddb.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         counts["analytics_records"] += 1
         counts["aggregate_items"] += len(items) - 1

@@ -4,10 +4,12 @@ personal data; an erasure racing a running transcribe step ends with nothing sto
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from queues.envelope import Kind
+from shared.analytics.queries import Summary, summary
+from shared.analytics.store import AnalyticsStore, ListFilters
 from shared.audit import AuditLog, FrontDoor
 from shared.config import Settings
 from shared.privacy.erasure import Eraser
@@ -57,6 +59,14 @@ async def _erase(stack: Stack, request: ErasureRequest) -> dict[str, int]:
         return done.counts
 
 
+async def _summary(stack: Stack, now_ms: int) -> Summary:
+    """The org's analytics summary from the aggregate items, over the days of the simulated calls."""
+    start = datetime.fromtimestamp(now_ms / 1000, UTC) - timedelta(days=1)
+    async with stack.clients.dynamodb() as ddb:
+        store = AnalyticsStore(ddb, DataResources(stack.settings.name_prefix).analytics_table.name)
+        return await summary(store, stack.sim.config.org_id, start, start + timedelta(days=3), "day", ListFilters())
+
+
 async def _everything(stack: Stack) -> list[tuple[str, str]]:
     """(where, content) of every object (key and body) of every bucket and every item of every table."""
     resources = DataResources(stack.settings.name_prefix)
@@ -90,6 +100,7 @@ async def test_erased_calls_leave_nothing_and_are_never_fetched_again(settings: 
         assert len(calls) >= 3
         status = await stack.finished(await stack.start(now - 2 * 3600 * 1000, now))
         assert status.count("analyze", "done") == len(calls)
+        assert (await _summary(stack, now)).totals.calls == len(calls)
         # a second journey over the window sees every call again (its own JOB# items, skipped as duplicates)
         seen = await stack.finished(await stack.start(now - 2 * 3600 * 1000, now))
         assert seen.count("poll", "skipped_duplicate") == len(calls)
@@ -110,6 +121,10 @@ async def test_erased_calls_leave_nothing_and_are_never_fetched_again(settings: 
         )
         counts = await _erase(stack, window)
         assert counts["calls"] == 1 and counts["transcripts"] == 1
+
+        # the aggregates count exactly the calls kept (each erased call's contribution subtracted, nothing else)
+        after = await _summary(stack, now)
+        assert after.totals.calls == len(kept) and after.groups and all(g.calls > 0 for g in after.groups)
 
         erased = [by_task, by_number, by_window]
         secrets = [c.task_id for c in erased] + [c.origin for c in erased]
