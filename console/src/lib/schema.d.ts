@@ -14,6 +14,8 @@ export interface paths {
         /**
          * Liveness
          * @description The process is up.
+         *
+         *     No API key needed.
          */
         get: operations["health"];
         put?: never;
@@ -34,6 +36,8 @@ export interface paths {
         /**
          * Readiness
          * @description Every dependency answers, else 503 with the failing checks.
+         *
+         *     No API key needed.
          */
         get: operations["ready"];
         put?: never;
@@ -54,6 +58,8 @@ export interface paths {
         /**
          * Prometheus metrics
          * @description The process's Prometheus metrics (text exposition format).
+         *
+         *     No API key needed.
          */
         get: operations["metrics"];
         put?: never;
@@ -74,12 +80,16 @@ export interface paths {
         /**
          * List journeys
          * @description Journeys newest first, optionally of one state, a page at a time.
+         *
+         *     Required scope: `read` (journeys, calls, transcripts, analytics, reports).
          */
         get: operations["listJourneys"];
         put?: never;
         /**
          * Start a journey
          * @description Start a journey; 202 with the journey and its Location (a replayed Idempotency-Key returns the first one).
+         *
+         *     Required scope: `operate` (start/cancel journeys, DLQ replay, simulator controls in dev (and everything `read` allows)).
          */
         post: operations["createJourney"];
         delete?: never;
@@ -98,6 +108,8 @@ export interface paths {
         /**
          * A journey's progress
          * @description A journey's state and progress.
+         *
+         *     Required scope: `read` (journeys, calls, transcripts, analytics, reports).
          */
         get: operations["getJourney"];
         put?: never;
@@ -119,7 +131,9 @@ export interface paths {
         put?: never;
         /**
          * Cancel a journey
-         * @description Stop a RUNNING journey; its in-flight messages are then acknowledged without work. 409 if not RUNNING.
+         * @description Stop a RUNNING journey; its in-flight messages are then acknowledged without work. 409 if not RUNNING or live.
+         *
+         *     Required scope: `operate` (start/cancel journeys, DLQ replay, simulator controls in dev (and everything `read` allows)).
          */
         post: operations["cancelJourney"];
         delete?: never;
@@ -139,6 +153,8 @@ export interface paths {
          * A journey's report (JSON, CSV or HTML)
          * @description The journey's report: `format=json` (summary), `csv` (one row per call with its outcome and reason) or `html`
          *         (a self-contained page with the summary table and a chart).
+         *
+         *     Required scope: `read` (journeys, calls, transcripts, analytics, reports).
          */
         get: operations["getJourneyReport"];
         put?: never;
@@ -162,6 +178,8 @@ export interface paths {
          *         silence, QA flags by severity, billed audio minutes, tokens and estimated cost, for the calls that ended in the
          *         UTC days of [from, to), in total and grouped by day, queue, agent, topic or customer sentiment. Without filters
          *         it reads pre-computed aggregates; with filters it counts the matching calls' records. Both are exact.
+         *
+         *     Required scope: `read` (journeys, calls, transcripts, analytics, reports).
          */
         get: operations["getAnalyticsSummary"];
         put?: never;
@@ -184,6 +202,8 @@ export interface paths {
          * @description Analysed calls that ended in [from, to) and match every filter, newest first, a page at a time (pass
          *         `next_cursor` as `cursor`). A page may hold fewer than `limit` calls and still have a `next_cursor` when the
          *         filters are selective: keep paging until `next_cursor` is null.
+         *
+         *     Required scope: `read` (journeys, calls, transcripts, analytics, reports).
          */
         get: operations["listCalls"];
         put?: never;
@@ -204,6 +224,8 @@ export interface paths {
         /**
          * A call's transcript turns
          * @description The call's transcript as turns (speaker, start and end in seconds from the start of the call, text).
+         *
+         *     Required scope: `read` (journeys, calls, transcripts, analytics, reports).
          */
         get: operations["getCallTranscript"];
         put?: never;
@@ -224,6 +246,8 @@ export interface paths {
         /**
          * Short-lived download URLs of a call's recordings
          * @description Short-lived presigned URLs of the call's stored recordings (one per leg); the bytes never pass the API.
+         *
+         *     Required scope: `read` (journeys, calls, transcripts, analytics, reports).
          */
         get: operations["getCallRecording"];
         put?: never;
@@ -245,6 +269,8 @@ export interface paths {
          * A call's tracking row, stored objects and analytics record
          * @description The call's row, where its objects are, and its analytics record once analysed; org from `?org_id=` or the
          *         server's WXCC org.
+         *
+         *     Required scope: `read` (journeys, calls, transcripts, analytics, reports).
          */
         get: operations["getCall"];
         put?: never;
@@ -265,6 +291,8 @@ export interface paths {
         /**
          * Depth of each stage's dead-letter queue
          * @description Visible + in-flight messages in each stage's DLQ (None when a queue could not be read).
+         *
+         *     Required scope: `read` (journeys, calls, transcripts, analytics, reports).
          */
         get: operations["listDlqDepths"];
         put?: never;
@@ -286,6 +314,8 @@ export interface paths {
          * A stage's dead-lettered messages with their reasons, newest first (read without consuming them)
          * @description Up to `limit` messages of a stage's DLQ with their reasons (peeked: made visible again at once). 404 for an
          *         unknown stage.
+         *
+         *     Required scope: `read` (journeys, calls, transcripts, analytics, reports).
          */
         get: operations["listDeadLetters"];
         put?: never;
@@ -309,6 +339,8 @@ export interface paths {
          * Start a job moving a stage's dead-lettered messages back to its queue
          * @description Start a job that moves matching messages of a stage's DLQ back to its queue (a dry run only counts them);
          *         202 at once with the job and its Location, whatever the DLQ's size. 404 for an unknown stage.
+         *
+         *     Required scope: `operate` (start/cancel journeys, DLQ replay, simulator controls in dev (and everything `read` allows)).
          */
         post: operations["replayDlq"];
         delete?: never;
@@ -327,6 +359,8 @@ export interface paths {
         /**
          * A replay job's progress
          * @description A replay job's state and counts; a job whose API process stopped shows INTERRUPTED. 404 if unknown.
+         *
+         *     Required scope: `read` (journeys, calls, transcripts, analytics, reports).
          */
         get: operations["getDlqReplay"];
         put?: never;
@@ -347,8 +381,236 @@ export interface paths {
         /**
          * OpenAPI document
          * @description This API's OpenAPI 3.1 document.
+         *
+         *     No API key needed.
          */
         get: operations["getOpenApi"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/whoami": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's key id, label and scopes
+         * @description The calling key's (or user's) id, label and scopes.
+         *
+         *     Required scope: `read` (journeys, calls, transcripts, analytics, reports).
+         */
+        get: operations["whoAmI"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How to sign in (API keys, OIDC)
+         * @description Whether SSO is offered, with the issuer, the console's client id and the issuer's endpoints.
+         *
+         *     No API key needed.
+         */
+        get: operations["getAuthConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Trade an SSO authorization code (PKCE) for an ID token
+         * @description Trade the console's authorization code and PKCE verifier for a verified ID token (404 when OIDC is off).
+         *
+         *     No API key needed.
+         */
+        post: operations["exchangeAuthCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit trail of a time range
+         * @description Audit events (who changed what, with what outcome) between `from` and `to`, optionally of one action.
+         *
+         *     Required scope: `admin` (license activation, erasure, resume held calls, the audit trail (and everything `operate` allows)).
+         */
+        get: operations["listAuditEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/wxcc": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive a WXCC Contact Center webhook (capture:available)
+         * @description Verify, deduplicate and durably accept a WXCC webhook delivery (see the module docstring).
+         *
+         *     No API key needed.
+         */
+        post: operations["receiveWxccWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/license": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The org's license: entitlements, period, usage, remaining, state
+         * @description The org's license: entitlements, validity, this month's usage and what remains, warnings, held calls.
+         *
+         *     Required scope: `read` (journeys, calls, transcripts, analytics, reports).
+         */
+        get: operations["getLicense"];
+        /**
+         * Activate a license key for the org (held calls it admits resume)
+         * @description Activate a key for the org; 422 with the reason when the key is not usable (nothing is stored then).
+         *
+         *     Required scope: `admin` (license activation, erasure, resume held calls, the audit trail (and everything `operate` allows)).
+         */
+        put: operations["activateLicense"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/license/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The org's metered usage per month (analysed calls, billed audio), this month first
+         * @description The org's usage of the last `months` months (months without usage read as zeros).
+         *
+         *     Required scope: `read` (journeys, calls, transcripts, analytics, reports).
+         */
+        get: operations["getLicenseUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/license/resume-held": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume calls held by the license, as many as it admits now
+         * @description Resume the org's held calls, as many as its license admits now.
+         *
+         *     Required scope: `admin` (license activation, erasure, resume held calls, the audit trail (and everything `operate` allows)).
+         */
+        post: operations["resumeHeldCalls"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/privacy/erasures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Erase calls everywhere: by task ids, a customer number, or a window
+         * @description Start an erasure; 202 with the job and its Location.
+         *
+         *     Required scope: `admin` (license activation, erasure, resume held calls, the audit trail (and everything `operate` allows)).
+         */
+        post: operations["createErasure"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/privacy/erasures/{erasure_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An erasure's progress and counts
+         * @description An erasure's progress and, once finished, what it removed (counts per kind).
+         *
+         *     Required scope: `admin` (license activation, erasure, resume held calls, the audit trail (and everything `operate` allows)).
+         */
+        get: operations["getErasure"];
         put?: never;
         post?: never;
         delete?: never;
@@ -411,6 +673,129 @@ export interface components {
              * @enum {string}
              */
             group_by?: "day" | "queue" | "agent" | "topic" | "sentiment";
+        };
+        /**
+         * AuditEvent
+         * @description One change: actor, front door, action, targets, outcome, time, request id. Ids only: no secrets, no PII.
+         */
+        AuditEvent: {
+            /** Id */
+            id?: string;
+            /**
+             * At
+             * Format: date-time
+             * @description When it happened (UTC).
+             */
+            at?: string;
+            /**
+             * Actor
+             * @description The API key's id (`key:{id}`), an OIDC subject (`oidc:{sub}`), a CLI user (`cli:{user}`) or `anonymous`.
+             */
+            actor: string;
+            /**
+             * Actor Label
+             * @description The key's label, or the user's name.
+             * @default null
+             */
+            actor_label?: string | null;
+            front_door: components["schemas"]["FrontDoor"];
+            /**
+             * Action
+             * @description What was done: the API's operation id (`createJourney`) or `area.verb`.
+             */
+            action: string;
+            /**
+             * Targets
+             * @description Ids of what it was done to, e.g. `{journey_id: …}`.
+             */
+            targets?: {
+                [key: string]: string;
+            };
+            outcome: components["schemas"]["Outcome"];
+            /**
+             * Status
+             * @description The HTTP status, for HTTP requests.
+             * @default null
+             */
+            status?: number | null;
+            /**
+             * Request Id
+             * @default null
+             */
+            request_id?: string | null;
+            /**
+             * Detail
+             * @description A short machine reason (an error code), never free text.
+             * @default null
+             */
+            detail?: string | null;
+        };
+        /**
+         * AuditPage
+         * @description The events of a range, oldest first.
+         */
+        AuditPage: {
+            /**
+             * From
+             * Format: date-time
+             */
+            from: string;
+            /**
+             * To
+             * Format: date-time
+             */
+            to: string;
+            /** Events */
+            events: components["schemas"]["AuditEvent"][];
+            /**
+             * Truncated
+             * @description More events matched than `limit`: narrow the range.
+             */
+            truncated: boolean;
+        };
+        /**
+         * AuditQuery
+         * @description Query of `GET /api/v1/audit`.
+         */
+        AuditQuery: {
+            /**
+             * From
+             * @description Range start; default `to` - 24 h.
+             * @default null
+             */
+            from?: string | null;
+            /**
+             * To
+             * @description Range end, exclusive; default now.
+             * @default null
+             */
+            to?: string | null;
+            /**
+             * Action
+             * @description Only this action (an operation id).
+             * @default null
+             */
+            action?: string | null;
+            /**
+             * Limit
+             * @description Events returned at most (oldest first).
+             * @default 500
+             */
+            limit?: number;
+        };
+        /**
+         * AuthConfig
+         * @description How to authenticate to this API.
+         */
+        AuthConfig: {
+            /**
+             * Api Keys
+             * @default true
+             * @constant
+             */
+            api_keys?: true;
+            /** @description Null when OIDC sign-in is off. */
+            oidc: components["schemas"]["OidcSignIn"] | null;
         };
         /**
          * CallListQuery
@@ -840,6 +1225,85 @@ export interface components {
             max_replays?: number;
         };
         /**
+         * ErasureJob
+         * @description An erasure's progress and result (counts per kind of data removed).
+         */
+        ErasureJob: {
+            /** Id */
+            id: string;
+            state: components["schemas"]["ErasureState"];
+            /** Mode */
+            mode: string;
+            /** Created At */
+            created_at: number;
+            /**
+             * Finished At
+             * @default null
+             */
+            finished_at?: number | null;
+            /**
+             * Calls Found
+             * @default 0
+             */
+            calls_found?: number;
+            /**
+             * Calls Erased
+             * @default 0
+             */
+            calls_erased?: number;
+            /** Counts */
+            counts?: {
+                [key: string]: number;
+            };
+            /**
+             * Error
+             * @default null
+             */
+            error?: string | null;
+            /**
+             * Audit Event Id
+             * @default null
+             */
+            audit_event_id?: string | null;
+        };
+        /**
+         * ErasureRequest
+         * @description What to erase: exactly one of `task_ids`, `customer_number` or a window `from`..`to` (times of the calls'
+         *     ends). `org_id` defaults to the deployment's WXCC org.
+         */
+        ErasureRequest: {
+            /**
+             * Task Ids
+             * @default null
+             */
+            task_ids?: string[] | null;
+            /**
+             * Customer Number
+             * @default null
+             */
+            customer_number?: string | null;
+            /**
+             * From
+             * @default null
+             */
+            from?: string | null;
+            /**
+             * To
+             * @default null
+             */
+            to?: string | null;
+            /**
+             * Org Id
+             * @default null
+             */
+            org_id?: string | null;
+        };
+        /**
+         * ErasureState
+         * @enum {string}
+         */
+        ErasureState: "RUNNING" | "SUCCEEDED" | "FAILED";
+        /**
          * ErrorBody
          * @description The body of every 4xx/5xx response.
          */
@@ -899,6 +1363,12 @@ export interface components {
             /** Calls */
             calls: number;
         };
+        /**
+         * FrontDoor
+         * @description Where a change came in.
+         * @enum {string}
+         */
+        FrontDoor: "http" | "cli" | "mcp";
         /**
          * Group
          * @description The aggregates of one group (a day, queue, agent, topic or customer sentiment).
@@ -969,7 +1439,7 @@ export interface components {
          * JourneyKind
          * @enum {string}
          */
-        JourneyKind: "window" | "tasks" | "reprocess";
+        JourneyKind: "window" | "tasks" | "reprocess" | "live";
         /**
          * JourneyListQuery
          * @description Query of `GET /api/v1/journeys`.
@@ -1057,6 +1527,11 @@ export interface components {
              * @description Whole-queue DLQ depth per stage, not only this journey's.
              */
             dlq_depth: components["schemas"]["DlqDepth"][];
+            /**
+             * @description None when the license could not be read.
+             * @default null
+             */
+            license?: components["schemas"]["LicenseNotice"] | null;
         };
         /**
          * Leg
@@ -1082,12 +1557,189 @@ export interface components {
             start_ms?: number | null;
         };
         /**
+         * LicenseActivate
+         * @description A license key to activate for the org.
+         */
+        LicenseActivate: {
+            /**
+             * Key
+             * @description The key text (`CPL1.….…`), as issued.
+             */
+            key: string;
+            /**
+             * Org Id
+             * @default null
+             */
+            org_id?: string | null;
+        };
+        /**
+         * LicenseNotice
+         * @description The journey's org's license as it bears on the journey: state, usage warning, calls held back.
+         */
+        LicenseNotice: {
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "active" | "grace" | "expired" | "not_yet_valid" | "invalid" | "evaluation";
+            /**
+             * Warning
+             * @description `80` or `100` once that share of a monthly limit is used.
+             */
+            warning: ("80" | "100") | null;
+            /**
+             * Held
+             * @description This journey's calls held back by the license, waiting for a resume.
+             */
+            held: number;
+            /**
+             * Reason
+             * @default null
+             */
+            reason?: string | null;
+        };
+        /**
+         * LicenseStatus
+         * @description An org's license: entitlements, validity, this month's usage and what remains.
+         */
+        LicenseStatus: {
+            /** Org Id */
+            org_id: string;
+            /**
+             * State
+             * @description `evaluation` when no key is activated; `invalid` if the stored key no longer verifies (e.g. the public key changed).
+             * @enum {string}
+             */
+            state: "active" | "grace" | "expired" | "not_yet_valid" | "invalid" | "evaluation";
+            /** License Id */
+            license_id: string;
+            /** Customer */
+            customer: string;
+            /** Plan */
+            plan: string;
+            /** Features */
+            features: string[];
+            /**
+             * Calls Per Month
+             * @description None: unlimited.
+             */
+            calls_per_month: number | null;
+            /**
+             * Audio Hours Per Month
+             * @description None: unlimited.
+             */
+            audio_hours_per_month: number | null;
+            /** Not Before */
+            not_before: number;
+            /** Expires At */
+            expires_at: number;
+            /** Grace Days */
+            grace_days: number;
+            /**
+             * Period
+             * @description The current month, YYYY-MM (UTC).
+             */
+            period: string;
+            usage: components["schemas"]["MonthUsage"];
+            /**
+             * Remaining Calls
+             * @description Calls that may still be admitted this month; None: unlimited.
+             */
+            remaining_calls: number | null;
+            /** Remaining Audio Hours */
+            remaining_audio_hours: number | null;
+            /**
+             * Warning
+             * @description `80` or `100` once that share of a monthly limit is used.
+             */
+            warning: ("80" | "100") | null;
+            /**
+             * Held Calls
+             * @description Calls held back (reason `license_quota`, …) waiting for a resume.
+             */
+            held_calls: number;
+            /**
+             * Reason
+             * @description Why the license is not usable, when it is not.
+             * @default null
+             */
+            reason?: string | null;
+        };
+        /**
+         * MonthUsage
+         * @description One calendar month (UTC) of an org's metered usage.
+         */
+        MonthUsage: {
+            /**
+             * Month
+             * @description YYYY-MM (UTC).
+             */
+            month: string;
+            /**
+             * Analysed Calls
+             * @description Calls analysed this month, each counted once.
+             * @default 0
+             */
+            analysed_calls?: number;
+            /**
+             * Billed Audio Seconds
+             * @description Billed audio seconds of those calls.
+             * @default 0
+             */
+            billed_audio_seconds?: number;
+            /**
+             * Reserved Calls
+             * @description Calls admitted to the paid steps this month (the quota is checked against these).
+             * @default 0
+             */
+            reserved_calls?: number;
+        };
+        /**
+         * OidcSignIn
+         * @description What a browser needs for the authorization-code flow with PKCE.
+         */
+        OidcSignIn: {
+            /** Issuer */
+            issuer: string;
+            /** Client Id */
+            client_id: string;
+            /**
+             * Authorization Endpoint
+             * @description From the issuer's discovery document (null: unreachable).
+             */
+            authorization_endpoint: string | null;
+            /** Token Endpoint */
+            token_endpoint: string | null;
+            /**
+             * Scopes
+             * @description OAuth scopes to request.
+             */
+            scopes: string[];
+        };
+        /**
          * OpenApiDocument
          * @description An OpenAPI 3.1 document.
          */
         OpenApiDocument: {
             [key: string]: unknown;
         };
+        /**
+         * OrgQuery
+         * @description Which org (the server's WXCC org by default).
+         */
+        OrgQuery: {
+            /**
+             * Org Id
+             * @default null
+             */
+            org_id?: string | null;
+        };
+        /**
+         * Outcome
+         * @description How it ended: done, refused (authentication, scope, validation, conflict) or failed (server side).
+         * @enum {string}
+         */
+        Outcome: "ok" | "denied" | "failed";
         /**
          * QaFlagOut
          * @description A QA flag of the analysis.
@@ -1360,6 +2012,29 @@ export interface components {
             to: string;
         };
         /**
+         * ResumeHeld
+         * @description Whose held calls to resume.
+         */
+        ResumeHeld: {
+            /**
+             * Org Id
+             * @default null
+             */
+            org_id?: string | null;
+        };
+        /**
+         * ResumedOut
+         * @description How many held calls were sent on again.
+         */
+        ResumedOut: {
+            /** Org Id */
+            org_id: string;
+            /** Resumed */
+            resumed: number;
+            /** Still Held */
+            still_held: number;
+        };
+        /**
          * S3Object
          * @description Where one stored object is.
          */
@@ -1369,6 +2044,12 @@ export interface components {
             /** Key */
             key: string;
         };
+        /**
+         * Scope
+         * @description What an API key may do: `read` ⊂ `operate` ⊂ `admin` (each scope implies the ones before it).
+         * @enum {string}
+         */
+        Scope: "read" | "operate" | "admin";
         /**
          * StageCounters
          * @description One stage's counters (ADD-only in the journeys table).
@@ -1399,6 +2080,12 @@ export interface components {
              * @default 0
              */
             failed?: number;
+            /**
+             * Held
+             * @description Calls held back by the license at this stage (they resume later).
+             * @default 0
+             */
+            held?: number;
             /**
              * Billed Audio S
              * @default 0
@@ -1521,6 +2208,34 @@ export interface components {
             retry_failed?: boolean;
         };
         /**
+         * TokenExchange
+         * @description The authorization code the issuer returned to the console, with the PKCE verifier it started with.
+         */
+        TokenExchange: {
+            /** Code */
+            code: string;
+            /**
+             * Code Verifier
+             * @description RFC 7636 code verifier.
+             */
+            code_verifier: string;
+            /** Redirect Uri */
+            redirect_uri: string;
+        };
+        /**
+         * TokenOut
+         * @description A verified ID token: the console's bearer credential until it expires.
+         */
+        TokenOut: {
+            /** Id Token */
+            id_token: string;
+            /**
+             * Expires In
+             * @description Seconds until the token expires.
+             */
+            expires_in: number;
+        };
+        /**
          * TranscriptOut
          * @description A call's transcript as turns on the call's timeline.
          */
@@ -1549,6 +2264,83 @@ export interface components {
             text: string;
             /** Leg */
             leg: string;
+        };
+        /**
+         * UsageOut
+         * @description An org's usage per calendar month (UTC), this month first.
+         */
+        UsageOut: {
+            /** Org Id */
+            org_id: string;
+            /** Months */
+            months: components["schemas"]["MonthUsage"][];
+        };
+        /**
+         * UsageQuery
+         * @description Which org and how many months back.
+         */
+        UsageQuery: {
+            /**
+             * Org Id
+             * @default null
+             */
+            org_id?: string | null;
+            /**
+             * Months
+             * @default 6
+             */
+            months?: number;
+        };
+        /**
+         * WebhookAck
+         * @description What the receiver did with a delivery it acknowledged.
+         */
+        WebhookAck: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "accepted" | "duplicate" | "ignored";
+            /** Event Id */
+            event_id: string;
+            /**
+             * Task Id
+             * @default null
+             */
+            task_id?: string | null;
+            /**
+             * Claim
+             * @default null
+             */
+            claim?: ("CLAIMED" | "RESEND" | "FOUND_BEFORE") | null;
+        };
+        /**
+         * WhoAmI
+         * @description The caller as the API sees it.
+         */
+        WhoAmI: {
+            /**
+             * Actor
+             * @description `key:{id}`, `oidc:{subject}` or `anonymous`: what the audit trail records.
+             */
+            actor: string;
+            /** Label */
+            label: string | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "key" | "oidc" | "anonymous";
+            /**
+             * Scopes
+             * @description Every scope held (read ⊂ operate ⊂ admin).
+             */
+            scopes: components["schemas"]["Scope"][];
+            /**
+             * Expires
+             * @description When the key or token stops being accepted.
+             */
+            expires: string | null;
         };
         /**
          * WindowJourneyCreate
@@ -1718,8 +2510,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing or invalid API key */
+            /** @description Missing, invalid or expired API key (or token) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key holds no scope including the one this operation needs (`details.required_scope`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1774,8 +2575,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing or invalid API key */
+            /** @description Missing, invalid or expired API key (or token) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key holds no scope including the one this operation needs (`details.required_scope`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1852,8 +2662,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing or invalid API key */
+            /** @description Missing, invalid or expired API key (or token) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key holds no scope including the one this operation needs (`details.required_scope`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1901,8 +2720,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing or invalid API key */
+            /** @description Missing, invalid or expired API key (or token) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key holds no scope including the one this operation needs (`details.required_scope`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1919,7 +2747,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Conflict */
+            /** @description The journey is not RUNNING, or it is an org's live (webhook) journey, which stands for good */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1965,8 +2793,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing or invalid API key */
+            /** @description Missing, invalid or expired API key (or token) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key holds no scope including the one this operation needs (`details.required_scope`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2030,8 +2867,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing or invalid API key */
+            /** @description Missing, invalid or expired API key (or token) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key holds no scope including the one this operation needs (`details.required_scope`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2089,8 +2935,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing or invalid API key */
+            /** @description Missing, invalid or expired API key (or token) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key holds no scope including the one this operation needs (`details.required_scope`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2140,8 +2995,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing or invalid API key */
+            /** @description Missing, invalid or expired API key (or token) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key holds no scope including the one this operation needs (`details.required_scope`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2200,8 +3064,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing or invalid API key */
+            /** @description Missing, invalid or expired API key (or token) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key holds no scope including the one this operation needs (`details.required_scope`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2260,8 +3133,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing or invalid API key */
+            /** @description Missing, invalid or expired API key (or token) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key holds no scope including the one this operation needs (`details.required_scope`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2316,8 +3198,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing or invalid API key */
+            /** @description Missing, invalid or expired API key (or token) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key holds no scope including the one this operation needs (`details.required_scope`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2358,8 +3249,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing or invalid API key */
+            /** @description Missing, invalid or expired API key (or token) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key holds no scope including the one this operation needs (`details.required_scope`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2422,8 +3322,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing or invalid API key */
+            /** @description Missing, invalid or expired API key (or token) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key holds no scope including the one this operation needs (`details.required_scope`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2500,8 +3409,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing or invalid API key */
+            /** @description Missing, invalid or expired API key (or token) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key holds no scope including the one this operation needs (`details.required_scope`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2540,6 +3458,704 @@ export interface operations {
             };
             /** @description Malformed request (not JSON, or a request line or header the HTTP parser refuses) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    whoAmI: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhoAmI"];
+                };
+            };
+            /** @description Malformed request (not JSON, or a request line or header the HTTP parser refuses) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired API key (or token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key holds no scope including the one this operation needs (`details.required_scope`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getAuthConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthConfig"];
+                };
+            };
+            /** @description Malformed request (not JSON, or a request line or header the HTTP parser refuses) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    exchangeAuthCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenExchange"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenOut"];
+                };
+            };
+            /** @description The issuer refused the code (expired, reused, wrong verifier or redirect URI) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The issuer's token does not validate */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description OIDC sign-in is off */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The issuer cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listAuditEvents: {
+        parameters: {
+            query?: {
+                from?: string | null;
+                to?: string | null;
+                action?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Malformed request (not JSON, or a request line or header the HTTP parser refuses) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired API key (or token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key holds no scope including the one this operation needs (`details.required_scope`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `from`/`to` are not ISO 8601 times with a zone, `to` is not after `from`, or over 31 days */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    receiveWxccWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Hex HMAC-SHA256 of the raw body, keyed with the subscription's secret. */
+                "X-WebexCC-Signature"?: string;
+                /** @description V2: epoch ms of dispatch; equals the body's comciscotimestamp. */
+                "X-WebExCC-Timestamp"?: string;
+                /** @description V2: the event's resource version, e.g. capture:1.0.0. */
+                "X-WebexCC-Webhook-Version"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Acknowledged without work: an event type other than capture:available (`ignored`), or an event id already accepted (`duplicate`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookAck"];
+                };
+            };
+            /** @description The call was claimed under the org's live journey and its fetch message is queued (or it was already found by a poll journey). */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookAck"];
+                };
+            };
+            /** @description Signed, but not a Contact Center event (or a capture:available without a valid data.taskId). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unsigned, mis-signed, a V1 delivery while V2 is required, or a timestamp outside the replay window. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An event of an org this deployment does not serve. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Another delivery of the same event is being accepted at this moment. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is over CALLPIPE_WEBHOOK_MAX_BODY_BYTES. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The queue could not take the fetch message: nothing was kept, retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getLicense: {
+        parameters: {
+            query?: {
+                org_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LicenseStatus"];
+                };
+            };
+            /** @description Malformed request (not JSON, or a request line or header the HTTP parser refuses) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired API key (or token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key holds no scope including the one this operation needs (`details.required_scope`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No `org_id` and no server default, an unknown or repeated parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    activateLicense: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LicenseActivate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LicenseStatus"];
+                };
+            };
+            /** @description Malformed request (not JSON, or a request line or header the HTTP parser refuses) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired API key (or token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key holds no scope including the one this operation needs (`details.required_scope`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `license_not_configured`: the server has no license public key to verify keys with */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key is refused: `license_invalid` (garbage, truncated, tampered, not signed by the vendor), `license_expired`, `license_not_yet_valid`, `license_wrong_org`; or the body does not validate */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getLicenseUsage: {
+        parameters: {
+            query?: {
+                org_id?: string | null;
+                months?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageOut"];
+                };
+            };
+            /** @description Malformed request (not JSON, or a request line or header the HTTP parser refuses) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired API key (or token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key holds no scope including the one this operation needs (`details.required_scope`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `months` is not an integer from 1 to 36, or an unknown or repeated parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    resumeHeldCalls: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResumeHeld"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResumedOut"];
+                };
+            };
+            /** @description Malformed request (not JSON, or a request line or header the HTTP parser refuses) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired API key (or token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key holds no scope including the one this operation needs (`details.required_scope`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createErasure: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ErasureRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    /** @description The erasure's URL */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureJob"];
+                };
+            };
+            /** @description Malformed request (not JSON, or a request line or header the HTTP parser refuses) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired API key (or token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key holds no scope including the one this operation needs (`details.required_scope`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not exactly one of task_ids, customer_number, or from and to; or a malformed value */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getErasure: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                erasure_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureJob"];
+                };
+            };
+            /** @description Malformed request (not JSON, or a request line or header the HTTP parser refuses) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired API key (or token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key holds no scope including the one this operation needs (`details.required_scope`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,4 +1,4 @@
-/** One journey: state, per-stage progress (live while it runs), failures, DLQ depth and report downloads. */
+/** One journey: state, per-stage progress (live while it runs), license holds, failures, DLQ depth and reports. */
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 
@@ -6,10 +6,11 @@ import { PageHeader, Section } from '../../../components/Page';
 import { useTitle } from '../../../lib/useTitle';
 import { Stat } from '../../../components/Stat';
 import { Empty, ErrorAlert, Loading } from '../../../components/States';
-import type { ReportFormat, StageCounters } from '../../../lib/api';
+import type { JourneyStatus, ReportFormat, StageCounters } from '../../../lib/api';
 import { apiUrl } from '../../../lib/api';
 import { formatDateTime, formatDecimal, formatInt, humanize } from '../../../lib/format';
 import { useHasScope } from '../../auth/api/access';
+import { canCancel } from '../api/cancel';
 import { downloadReport, useCancelJourney, useJourney } from '../api/journeys';
 import { StateBadge } from './JourneyState';
 
@@ -57,9 +58,23 @@ function StageProgress({ stage, counters }: { stage: string; counters: StageCoun
       <div className="stage-legend small muted">
         {formatInt(counters.done)} done · {formatInt(counters.skipped + counters.skipped_duplicate)} skipped ·{' '}
         <span className={counters.failed ? 'text-bad' : ''}>{formatInt(counters.failed)} failed</span>
+        {counters.held ? ` · ${formatInt(counters.held)} held` : ''}
         {ratio === 1 && total > 0 ? ' · complete' : ''}
       </div>
     </div>
+  );
+}
+
+/** Calls of this journey the license holds back (they resume by themselves), or a usage warning. */
+function LicenseNoticeLine({ notice }: { notice: JourneyStatus['license'] }) {
+  if (!notice || (!notice.held && !notice.warning)) return null;
+  const reason = notice.reason ? ` (${notice.reason})` : '';
+  return (
+    <p className="notice" role="status">
+      {notice.held
+        ? `${formatInt(notice.held)} calls held by the license${reason}: they resume when the month rolls over or a larger license is activated.`
+        : `The license's monthly allowance is ${notice.warning ?? ''} % used.`}
+    </p>
   );
 }
 
@@ -124,7 +139,7 @@ export function JourneyPage() {
           data ? `${humanize(data.journey.kind)} · created ${formatDateTime(data.journey.created_at)} by ${data.journey.created_by}` : undefined
         }
         actions={
-          data?.journey.state === 'RUNNING' && mayOperate ? (
+          data && canCancel(data.journey, mayOperate) ? (
             <button type="button" className="button danger" disabled={cancel.isPending} onClick={() => { cancel.mutate(); }}>
               Cancel journey
             </button>
@@ -136,6 +151,7 @@ export function JourneyPage() {
       {cancel.isError ? <ErrorAlert error={cancel.error} /> : null}
       {data ? (
         <>
+          <LicenseNoticeLine notice={data.license} />
           <div className="cards">
             <div className="stat">
               <div className="stat-label">State</div>
