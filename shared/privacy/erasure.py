@@ -99,6 +99,7 @@ class Eraser:
         self._journeys = JourneyStore(dynamodb, resources.journeys_table.name)
         self.objects_scanned = 0  # keys listed to find what to delete (bench/erasure.py reports it)
         self._versions: dict[str, dict[str, list[str]]] = {}  # bucket → key → version ids, of the call being swept
+        self._versioning: dict[str, bool] = {}  # bucket → keeps versions (asked once per eraser)
 
     # --- finding calls ----------------------------------------------------------------------------------------
     async def calls_of_customer(self, hashed: str) -> list[tuple[str, str]]:
@@ -215,15 +216,27 @@ class Eraser:
         return counts
 
     async def _list(self, bucket: str, prefix: str) -> list[str]:
-        """The keys under a prefix of the call, with every version of each (remembered for `_delete`)."""
+        """The keys under a prefix of the call; in a bucket that has versions, with every version of each
+        (remembered for `_delete`)."""
+        if not await self._versioned(bucket):
+            keys = await self._storage.keys(bucket, prefix)
+            self.objects_scanned += len(keys)
+            return keys
         versions = await self._storage.versions(bucket, prefix)
         self.objects_scanned += len(versions)
         self._versions.setdefault(bucket, {}).update(versions)
         return list(versions)
 
+    async def _versioned(self, bucket: str) -> bool:
+        """Whether the bucket keeps versions (versioning enabled, or suspended after it was: old versions stay)."""
+        if bucket not in self._versioning:
+            resp = await self._s3.get_bucket_versioning(Bucket=bucket)
+            self._versioning[bucket] = resp.get("Status") in ("Enabled", "Suspended")
+        return self._versioning[bucket]
+
     async def _delete(self, bucket: str, keys: set[str]) -> None:
         """Delete the keys with every version listed (a versioned bucket keeps no noncurrent copy and no delete
-        marker); a key named by the row but not listed is deleted plainly."""
+        marker); a key not listed by version (an unversioned bucket, or named by the row only) is deleted plainly."""
         listed = self._versions.pop(bucket, {})
         await self._storage.delete_versions(bucket, {k: listed[k] for k in keys if k in listed})
         await self._storage.delete(bucket, sorted(k for k in keys if k not in listed))

@@ -361,7 +361,7 @@ data "aws_iam_policy_document" "api_privacy" {
 
   statement {
     sid       = "ErasureListsVersions"
-    actions   = ["s3:ListBucketVersions"]
+    actions   = ["s3:ListBucketVersions", "s3:GetBucketVersioning"]
     resources = [local.b.recordings.arn, local.b.results.arn]
   }
 
@@ -508,7 +508,7 @@ data "aws_iam_policy_document" "worker" {
 
   statement {
     sid       = "PrivacySweepErasedCall"
-    actions   = ["s3:ListBucket", "s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion"]
+    actions   = ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketVersioning", "s3:DeleteObject", "s3:DeleteObjectVersion"]
     resources = concat(local.privacy_call_objects, [local.b.recordings.arn, local.b.results.arn])
   }
 
