@@ -22,6 +22,7 @@ from shared.aws import AwsClients
 from shared.config import Settings
 from shared.journeys import JourneyStore
 from shared.logging import get_logger
+from shared.privacy.retention import tracking_row_ttl_s
 from shared.resources import DataResources
 from shared.tracking import TrackingTable
 
@@ -90,7 +91,7 @@ def aws_context(
                 sqs=sqs,
                 s3=s3,
                 journeys=JourneyStore(ddb, table),
-                tracking=TrackingTable(ddb, resources.tracking_table.name),
+                tracking=TrackingTable(ddb, resources.tracking_table.name, row_ttl_s=tracking_row_ttl_s(settings)),
                 directory=directory,
                 producer=Producer(
                     sqs,

@@ -12,6 +12,7 @@ import httpx
 from shared.aws import AwsClients
 from shared.config import Settings
 from shared.journeys import JourneyStore
+from shared.privacy.retention import tracking_row_ttl_s
 from shared.reports import ReportWriter
 from shared.resources import DataResources
 from shared.storage import Storage
@@ -71,7 +72,7 @@ async def stage_context(settings: Settings) -> AsyncIterator[StageContext]:
             settings=settings,
             resources=resources,
             dynamodb=ddb,
-            tracking=TrackingTable(ddb, resources.tracking_table.name),
+            tracking=TrackingTable(ddb, resources.tracking_table.name, row_ttl_s=tracking_row_ttl_s(settings)),
             journeys=journeys,
             storage=storage,
             wxcc=wxcc,

@@ -55,7 +55,7 @@ class WebhookAck(BaseModel):
     status: Literal["accepted", "duplicate", "ignored"]
     event_id: str
     task_id: str | None = None
-    claim: Literal["CLAIMED", "RESEND", "FOUND_BEFORE"] | None = None
+    claim: Literal["CLAIMED", "RESEND", "FOUND_BEFORE", "ERASED"] | None = None
 
 
 @dataclass
@@ -164,7 +164,7 @@ async def receive(request: web.Request) -> web.Response:
     except Exception:
         await receiver.ledger.release(event.id)
         raise
-    if claim is not Claim.FOUND_BEFORE:
+    if claim in (Claim.CLAIMED, Claim.RESEND):
         fetch = Envelope(
             kind=Kind.FETCH,
             journey_id=journey.id,

@@ -9,6 +9,8 @@ of them. What the receiver does next depends on what the claim found:
                  (its fetch may never have been sent): send it again — the fetch stage takes a call once
     FOUND_BEFORE already found by a poll journey (counted `skipped_duplicate` on the live journey, once), or its
                  fetch has begun: nothing to send
+    ERASED       the call was erased (its row is a tombstone): nothing to send, and nothing recorded — a job row
+                 would hold its task id again
 
 `rollback` undoes a claim whose fetch could not be queued (the delivery is answered 5xx, WXCC may retry it, and
 the reconciliation poll can find the call again as if the webhook had never come).
@@ -34,6 +36,7 @@ class Claim(StrEnum):
     CLAIMED = "CLAIMED"
     RESEND = "RESEND"
     FOUND_BEFORE = "FOUND_BEFORE"
+    ERASED = "ERASED"
 
 
 class LiveClaims:
@@ -64,6 +67,8 @@ class LiveClaims:
         if await transact(self._ddb, [{"Put": put}, {"Put": job}, {"Update": counter}]):
             return Claim.CLAIMED
         row = await self._tracking.get(org_id, task_id)
+        if row is not None and row.status is CallStatus.ERASED:
+            return Claim.ERASED
         if (
             row is not None
             and row.journey_id == journey.id

@@ -2312,7 +2312,7 @@ export interface components {
              * Claim
              * @default null
              */
-            claim?: ("CLAIMED" | "RESEND" | "FOUND_BEFORE") | null;
+            claim?: ("CLAIMED" | "RESEND" | "FOUND_BEFORE" | "ERASED") | null;
         };
         /**
          * WhoAmI

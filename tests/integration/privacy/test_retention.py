@@ -16,8 +16,9 @@ from shared.aws import AwsClients
 from shared.config import Settings
 from shared.privacy.retention import expected_rules, rule_prefix, tracking_row_ttl_s
 from shared.resources import DataResources
-from shared.tracking import ROW_TTL_S, TrackingTable
+from shared.tracking import ROW_TTL_S, TrackingTable, tracking_key
 from tests.helpers import settings_env
+from workers.context import stage_context
 
 CUSTOM = {"retention_transcripts_days": 30, "retention_recordings_days": 90, "retention_checkpoints_days": 3}
 
@@ -109,3 +110,15 @@ async def test_tracking_rows_expire_after_the_retention_setting(settings: Settin
     assert abs(int(short["ttl"]["N"]) - (time.time() + 10 * 86400)) < 120
     assert abs(int(default["ttl"]["N"]) - (time.time() + 400 * 86400)) < 120
     assert tracking_row_ttl_s(Settings(name_prefix="default-retention")) == ROW_TTL_S
+
+
+async def test_the_workers_tracking_rows_take_the_retention_setting(settings: Settings) -> None:
+    await bootstrap(settings)
+    days = settings.model_copy(update={"retention_tracking_days": 10})
+    async with stage_context(days) as ctx:
+        put = ctx.tracking.claim_put(
+            "org", "worker", "j1", pipeline_version=1, retry_failed=False, lease_s=60, facts={}
+        )
+        await ctx.dynamodb.put_item(**put)
+        item = (await ctx.dynamodb.get_item(TableName=ctx.tracking.table, Key=tracking_key("org", "worker")))["Item"]
+    assert abs(int(item["ttl"]["N"]) - (time.time() + 10 * 86400)) < 120

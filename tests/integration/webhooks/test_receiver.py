@@ -19,7 +19,7 @@ from shared.aws import AwsClients
 from shared.config import Settings
 from shared.journeys import JourneyStore, live_journey_id
 from shared.resources import DataResources
-from shared.tracking import CallStatus, TrackingTable
+from shared.tracking import CallStatus, TrackingTable, tracking_key
 from shared.webhooks.ledger import EventLedger
 from tests.helpers import depth
 from tests.integration.webhooks.deliveries import SECRET, delivery, event_id_of
@@ -97,6 +97,23 @@ async def test_a_capture_available_is_claimed_under_the_live_journey_and_its_fet
 
     journey = await api.get(f"/api/v1/journeys/{live_journey_id(ORG)}", headers={"Authorization": "Bearer x"})
     assert journey.status in (401, 403)  # the journey routes still need a key: only the receiver is public
+
+
+async def test_a_capture_available_for_an_erased_call_fetches_nothing_and_records_nothing(
+    api: Client, booted: Settings
+) -> None:
+    resources = DataResources(booted.name_prefix)
+    async with AwsClients(booted).dynamodb() as ddb:
+        tombstone = {**tracking_key(ORG, "task-erased"), "org_id": {"S": ORG}, "status": {"S": CallStatus.ERASED.value}}
+        await ddb.put_item(TableName=resources.tracking_table.name, Item=tombstone)
+    body, headers = delivery("task-erased", ORG)
+    resp = await api.post(PATH, data=body, headers=headers)
+    assert resp.status == 202 and (await resp.json())["claim"] == "ERASED"
+    effects = Effects(booted)
+    assert await effects.fetch_depth() == 0
+    async with AwsClients(booted).dynamodb() as ddb:
+        jobs = await JourneyStore(ddb, resources.journeys_table.name).jobs(live_journey_id(ORG), limit=10)
+    assert jobs == []  # no JOB# row would hold the erased call's task id again
 
 
 async def test_bad_deliveries_are_refused_with_a_reason_and_leave_nothing_behind(api: Client, booted: Settings) -> None:
