@@ -12,6 +12,7 @@ from aiohttp import web
 
 from api.auth import Authenticator
 from api.config import ApiConfig
+from api.errors import ApiError
 from api.ratelimit import CreationLimiter
 from api.replay_jobs import ReplayJobStore, ReplayRunner
 from queues.claimcheck import ClaimCheck
@@ -58,6 +59,19 @@ class ApiContext:
 CONTEXT = web.AppKey("callpipe_api_context", ApiContext)
 CHECKER = web.AppKey("callpipe_api_authenticator", Authenticator)
 CONFIG = web.AppKey("callpipe_api_config", ApiConfig)
+
+
+def org_of(c: ApiContext, requested: str | None) -> str:
+    """The org a request is about: the one it names, or the server's WXCC org (422 when neither)."""
+    org = requested or c.settings.wxcc_org_id
+    if not org:
+        raise ApiError(
+            422,
+            "validation_failed",
+            "`org_id` is required: the server has no default WXCC org",
+            [{"loc": ["org_id"], "msg": "Field required", "type": "missing"}],
+        )
+    return org
 
 
 def ctx(request: web.Request) -> ApiContext:

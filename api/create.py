@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from api.context import ApiContext
+from api.context import ApiContext, org_of
 from api.errors import ApiError
 from api.idempotency import IdempotencyKeys
 from api.models import JourneyCreate, ReprocessJourneyCreate, TasksJourneyCreate, WindowJourneyCreate
@@ -26,18 +26,6 @@ log = get_logger(__name__)
 
 def _ms(value: datetime) -> int:
     return int(value.timestamp() * 1000)
-
-
-def _org(ctx: ApiContext, requested: str | None) -> str:
-    org = requested or ctx.settings.wxcc_org_id
-    if not org:
-        raise ApiError(
-            422,
-            "validation_failed",
-            "`org_id` is required: the server has no default WXCC org",
-            [{"loc": ["org_id"], "msg": "Field required", "type": "missing"}],
-        )
-    return org
 
 
 def _bounds_error(exc: JourneyTooLarge, loc_prefix: tuple[str, ...]) -> ApiError:
@@ -63,7 +51,7 @@ def _request(
 ) -> JourneyRequest | ReprocessRequest:
     """The service request a body asks for."""
     req = body.root
-    org = _org(ctx, req.org_id)
+    org = org_of(ctx, req.org_id)
     version = ctx.settings.pipeline_version
     if isinstance(req, WindowJourneyCreate):
         return JourneyRequest(
@@ -107,7 +95,7 @@ def check_supported(ctx: ApiContext, body: JourneyCreate) -> None:
     """Refuse, before any write, what validates but cannot be done (422: a reprocess version not newer, a journey
     over a bound of `shared.bounds`, no org)."""
     req = body.root
-    _org(ctx, req.org_id)
+    org_of(ctx, req.org_id)
     if isinstance(req, ReprocessJourneyCreate) and req.pipeline_version <= ctx.settings.pipeline_version:
         raise ApiError(
             422,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from api.context import ctx
+from api.context import ctx, org_of
 from api.errors import ErrorBody
 from api.models import AnalyticsSummaryQuery
 from api.parsing import json_response, parse_query
-from api.routes.calls import analytics_store, org_of
+from api.routes.calls import analytics_store
 from api.routing import Route, RouteGroup, Scope
 from shared.analytics import queries
 from shared.analytics.queries import Summary

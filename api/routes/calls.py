@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from api.context import ApiContext, ctx
+from api.context import ApiContext, ctx, org_of
 from api.errors import ApiError, ErrorBody
 from api.models import CallListQuery, CallOut, CallQuery, S3Object
 from api.parsing import json_response, parse_query
@@ -19,14 +19,6 @@ from shared.analytics.queries import CallPage, RecordingLinks, TranscriptOut
 from shared.analytics.store import AnalyticsStore, BadCursor, ListFilters
 from shared.storage import Storage
 from shared.tracking import TrackingRow
-
-
-def org_of(c: ApiContext, given: str | None) -> str:
-    """The org a request is about: `?org_id=` or the server's WXCC org (422 when neither)."""
-    org = given or c.settings.wxcc_org_id
-    if not org:
-        raise ApiError(422, "validation_failed", "`org_id` is required: the server has no default WXCC org")
-    return org
 
 
 def analytics_store(c: ApiContext) -> AnalyticsStore:

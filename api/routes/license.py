@@ -7,7 +7,7 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.context import ApiContext, ctx
+from api.context import ctx, org_of
 from api.errors import ApiError, ErrorBody
 from api.operations import license_service
 from api.parsing import json_response, parse_query, read_json, validate
@@ -82,22 +82,10 @@ def _query(request: web.Request, model: type[Q]) -> Q:
     return parse_query(request, model)
 
 
-def _org(c: ApiContext, requested: str | None) -> str:
-    org = requested or c.settings.wxcc_org_id
-    if not org:
-        raise ApiError(
-            422,
-            "validation_failed",
-            "`org_id` is required: the server has no default WXCC org",
-            [{"loc": ["org_id"], "msg": "Field required", "type": "missing"}],
-        )
-    return org
-
-
 async def get_license(request: web.Request) -> web.Response:
     """The org's license: entitlements, validity, this month's usage and what remains, warnings, held calls."""
     c = ctx(request)
-    org = _org(c, _query(request, OrgQuery).org_id)
+    org = org_of(c, _query(request, OrgQuery).org_id)
     return json_response(await license_service(c).status(org))
 
 
@@ -105,7 +93,7 @@ async def put_license(request: web.Request) -> web.Response:
     """Activate a key for the org; 422 with the reason when the key is not usable (nothing is stored then)."""
     c = ctx(request)
     body = validate(LicenseActivate, await read_json(request))
-    org = _org(c, body.org_id)
+    org = org_of(c, body.org_id)
     try:
         status = await license_service(c).activate(org, body.key, by="api")
     except LicenseError as exc:
@@ -117,7 +105,7 @@ async def get_usage(request: web.Request) -> web.Response:
     """The org's usage of the last `months` months (months without usage read as zeros)."""
     c = ctx(request)
     query = _query(request, UsageQuery)
-    org = _org(c, query.org_id)
+    org = org_of(c, query.org_id)
     return json_response(UsageOut(org_id=org, months=await license_service(c).usage(org, query.months)))
 
 
@@ -126,7 +114,7 @@ async def resume_held(request: web.Request) -> web.Response:
     c = ctx(request)
     raw = await request.read()
     body = validate(ResumeHeld, await read_json(request)) if raw.strip() else ResumeHeld()
-    org = _org(c, body.org_id)
+    org = org_of(c, body.org_id)
     licensing = license_service(c)
     resumed = await licensing.resume_held(org)
     return json_response(ResumedOut(org_id=org, resumed=resumed, still_held=await licensing.table.count_held(org)))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from api.context import ApiContext
+from api.context import ApiContext, org_of
 from api.errors import ApiError
 from api.mcp.models import LicenseAction, LicenseInput, LicenseOutput, ToolName
 from api.mcp.registry import Call, ToolSpec
 from api.mcp.services import audited
 from api.operations import license_service
-from api.routes.calls import org_of
 from api.routing import Scope
 from shared.license.errors import LicenseError
 from shared.license.models import LicenseStatus

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.context import ApiContext
+from api.context import ApiContext, org_of
 from api.errors import ApiError
 from api.mcp.models import (
     MAX_LIST,
@@ -20,7 +20,7 @@ from api.mcp.models import (
 from api.mcp.registry import Call, ToolFailure, ToolSpec
 from api.mcp.services import dead_letter_depths, dead_letter_sample
 from api.models import AnalyticsSummaryQuery
-from api.routes.calls import analytics_store, org_of
+from api.routes.calls import analytics_store
 from api.routing import Scope
 from shared.analytics import queries
 from shared.analytics.store import ListFilters
