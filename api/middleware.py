@@ -11,11 +11,11 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from api.auth import Authenticator, Principal
+from api.auth import Principal
 from api.config import ApiConfig
 from api.context import CHECKER, CONFIG, CONTEXT
 from api.errors import HTTP_CODES, ApiError, error_response
-from api.oidc import OidcVerifier
+from api.oidc import authenticator
 from api.routing import Route, Scope
 from shared.audit import AuditEvent, FrontDoor, outcome_of
 from shared.logging import get_logger
@@ -142,8 +142,8 @@ async def audit_middleware(request: web.Request, handler: Handler) -> web.Stream
 def install_access_control(app: web.Application, config: ApiConfig, routes: list[Route]) -> None:
     """The authenticator (API keys, OIDC when configured) and the route table's scopes; OIDC's client closes on
     cleanup."""
-    verifier = OidcVerifier(config.oidc) if config.oidc.enabled else None
-    app[CHECKER] = Authenticator(config.all_keys(), allow_anonymous=config.allow_anonymous, oidc=verifier)
+    app[CHECKER] = checker = authenticator(config)
+    verifier = checker.oidc
     app[ROUTE_SCOPES] = {(r.method, r.path): (None if r.public else r.scope or Scope.ADMIN) for r in routes}
     if verifier is not None:
 

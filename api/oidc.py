@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import jwt
 
-from api.auth import Principal
-from api.config import OidcConfig
+from api.auth import Authenticator, Principal
+from api.config import ApiConfig, OidcConfig
 from api.errors import ApiError
 from api.routing import Scope
 from shared.logging import get_logger
@@ -206,3 +206,10 @@ class OidcVerifier:
         if not isinstance(body, dict):
             raise ValueError("not a JSON object")
         return body
+
+
+def authenticator(config: ApiConfig) -> Authenticator:
+    """The API's authenticator: its keys and, when `CALLPIPE_OIDC_ISSUER` is set, OIDC bearer tokens (every front door
+    that takes HTTP requests: the API and the MCP server)."""
+    verifier = OidcVerifier(config.oidc) if config.oidc.enabled else None
+    return Authenticator(config.all_keys(), allow_anonymous=config.allow_anonymous, oidc=verifier)

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.auth import ANONYMOUS, Authenticator, Principal, looks_like_jwt
 from api.config import ApiConfig
 from api.errors import ApiError
+from api.oidc import authenticator
 from api.routing import Scope as AccessScope
 from shared.logging import get_logger
 
@@ -43,11 +44,7 @@ class KeyGate:
 
     @classmethod
     def from_config(cls, config: ApiConfig) -> KeyGate:
-        keys = config.all_keys()
-        return cls(
-            Authenticator(keys, allow_anonymous=config.allow_anonymous),
-            anonymous=config.allow_anonymous and not keys,
-        )
+        return cls(authenticator(config), anonymous=config.allow_anonymous and not config.all_keys())
 
     async def principal(self, headers: Mapping[str, str]) -> Principal:
         """The caller; raises a 401 `ApiError` without an accepted credential."""

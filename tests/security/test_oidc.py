@@ -24,7 +24,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from api.app import create_app
 from api.config import ApiConfig, OidcConfig
 from api.errors import ApiError
+from api.mcp.access import KeyGate
 from api.oidc import OidcVerifier
+from api.routing import Scope
 from queues.bootstrap import bootstrap
 from shared.config import Settings
 
@@ -223,3 +225,13 @@ def test_symmetric_algorithms_cannot_be_configured() -> None:
         OidcConfig(issuer="https://issuer.example", audience="a", algorithms=["HS256"])
     with pytest.raises(ValueError, match="AUDIENCE"):
         OidcConfig(issuer="https://issuer.example")
+
+
+async def test_the_mcp_http_gate_takes_the_same_tokens(issuer: Issuer) -> None:
+    """`callpipe mcp --http` authenticates as the API does: an issuer's token is a principal with its groups' scope."""
+    gate = KeyGate.from_config(ApiConfig(oidc=OidcConfig(issuer=issuer.url, audience=AUDIENCE)))
+    principal = await gate.principal({"authorization": f"Bearer {issuer.token()}"})
+    assert principal.actor == "oidc:user-0042" and principal.scopes == [Scope.READ, Scope.OPERATE]
+    with pytest.raises(ApiError) as refused:
+        await gate.principal({"authorization": f"Bearer {issuer.token(aud='someone-else')}"})
+    assert refused.value.status == 401
