@@ -106,6 +106,11 @@ resource "aws_glue_catalog_table" "transcripts" {
       type    = "struct<duration_s:double,talk_s:map<string,double>,silence_s:double,silence_ratio:double,longest_silence_s:double,overtalk_s:double,agent_talk_ratio:double,turns:int>"
       comment = "talk seconds per party, silence, overtalk, turns (shared/audio/conversation.py); null in older transcripts"
     }
+    columns {
+      name    = "redactions"
+      type    = "map<string,int>"
+      comment = "PCI/PII placeholders put in the text, per kind (card, cvv, expiry, ni, ssn, email, phone: shared/privacy)"
+    }
   }
 }
 

@@ -181,8 +181,12 @@ async def test_the_request_budget_is_shared_and_waits_for_the_next_window(
         granted.append(time.time())
 
     await asyncio.gather(*(take(x) for x in (a, b, a, b, a)))
-    windows = Counter(int(t // 5) for t in granted)
-    assert max(windows.values()) <= 2, f"more than the budget in one window: {windows}"
+    assert len(granted) == 5
+    # Each window's grants as the table counted them (the time a caller resumes may fall in the next window on a
+    # loaded machine; the window a grant was counted in is what the budget promises about).
+    items = (await ddb.scan(TableName=table))["Items"]
+    used = {i["pk"]["S"]: int(i["used"]["N"]) for i in items if i["pk"]["S"].startswith("WXCC#BUDGET#client-x#")}
+    assert sum(used.values()) == 5 and max(used.values()) <= 2, f"more than the budget in one window: {used}"
     assert a.waited_s + b.waited_s > 0
 
 
