@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck pytest test-chaos test-localstack demo bench infra-check audit clean \
+.PHONY: install test lint typecheck pytest test-slow test-chaos test-localstack demo bench infra-check audit clean \
 	console console-check console-build test-console-e2e
 
 $(STAMP): pyproject.toml
@@ -23,7 +23,11 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest -q --ignore=tests/chaos
+	$(BIN)/pytest -q --ignore=tests/chaos -m "not slow"
+
+# The API fuzzer (schemathesis over every operation) and the debug-run secrets scan: slow, so their own target.
+test-slow: $(STAMP)
+	$(BIN)/pytest -q --ignore=tests/chaos -m slow
 
 # The chaos run (worker processes SIGKILLed under WXCC and OpenAI faults): slow, so its own target, which CI calls.
 test-chaos: $(STAMP)
