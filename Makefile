@@ -25,7 +25,8 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest -q --ignore=tests/chaos -m "not slow"
 
-# The API fuzzer (schemathesis over every operation) and the debug-run secrets scan: slow, so their own target.
+# The API fuzzer (schemathesis over every operation), the debug-run secrets scan and the longest WXCC storms: slow,
+# so their own target.
 test-slow: $(STAMP)
 	$(BIN)/pytest -q --ignore=tests/chaos -m slow
 

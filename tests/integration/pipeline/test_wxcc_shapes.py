@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 
 from queues.envelope import Kind
 from shared.config import Settings
@@ -119,6 +120,7 @@ async def test_a_backfill_older_than_the_max_age_waits_for_captures_listed_on_th
         assert set(_downloads(state, recorded).values()) == {1}
 
 
+@pytest.mark.slow  # ~30 s of rechecks: `make test-slow`
 async def test_tasks_mode_keeps_active_tasks_and_its_rechecks_send_no_second_fetch(settings: Settings) -> None:
     now = int(time.time() * 1000)
     config = SimulatorConfig(

@@ -68,6 +68,7 @@ async def test_tasks_fallback_pages_by_created_time_and_dedupes_shared_instants(
         assert set(found) == expected
 
 
+@pytest.mark.slow  # ~35 s of storms: `make test-slow`
 async def test_429_and_5xx_storms_are_ridden_out(settings: Settings, ddb: DynamoDBClient) -> None:
     faults = [
         {"kind": "rate_limit", "endpoints": ["search", "captures"], "probability": 0.3, "retryAfterS": 0},
