@@ -11,10 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-import aioboto3
 import phonenumbers
-from botocore.config import Config
 
+from shared.aws import AwsClients
 from shared.config import Settings
 from shared.logging import get_logger
 
@@ -51,19 +50,16 @@ async def load_key(settings: Settings) -> bytes:
     """The HMAC key (see the module docstring)."""
     if settings.privacy_hmac_secret is not None and settings.privacy_hmac_secret.get_secret_value():
         return settings.privacy_hmac_secret.get_secret_value().encode()
-    session = aioboto3.Session(region_name=settings.aws_region)
-    config = Config(retries={"mode": "standard", "max_attempts": settings.aws_max_attempts}, connect_timeout=5)
     name = secret_name(settings)
-    async with session.client(  # type: ignore[call-overload]
-        "secretsmanager", endpoint_url=settings.endpoint_for("secretsmanager"), config=config
-    ) as sm:
+    async with AwsClients(settings).secretsmanager() as sm:
         try:
             value = (await sm.get_secret_value(SecretId=name))["SecretString"]
             return str(value).encode()
         except Exception as exc:
             if settings.aws_endpoint_url is None:
                 raise RuntimeError(f"the privacy HMAC key {name} cannot be read: {type(exc).__name__}") from exc
-            log.warning("privacy_hmac_dev_key", name=name, reason=type(exc).__name__)
+            # Expected on a local stack (demo, tests): the development key, said once per process at info level.
+            log.info("privacy_hmac_dev_key", name=name, reason=type(exc).__name__)
             return DEV_KEY
 
 
