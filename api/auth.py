@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
-
-from aiohttp import web
 
 from api.config import ApiKey
 from api.errors import ApiError
@@ -27,14 +25,13 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def presented_key(request: web.Request) -> str | None:
-    """The key (or token) a request carries, if any (Bearer first, then X-API-Key)."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
+def presented_key(headers: Mapping[str, str]) -> str | None:
+    """The key (or token) request headers carry, if any (Bearer first, then X-API-Key; names in any case)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    scheme, _, token = lowered.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    key = request.headers.get("X-API-Key", "").strip()
-    return key or None
+    return lowered.get("x-api-key", "").strip() or None
 
 
 def looks_like_jwt(token: str) -> bool:
@@ -92,11 +89,12 @@ class Authenticator:
     def oidc(self) -> OidcVerifier | None:
         return self._oidc
 
-    async def authenticate(self, request: web.Request) -> Principal:
-        """The request's principal; 401 when it carries no accepted credential."""
+    async def authenticate(self, headers: Mapping[str, str]) -> Principal:
+        """The principal of a request's headers (the API's and the MCP server's); 401 when they carry no accepted
+        credential. Anonymous only in local development: no keys, no OIDC and `CALLPIPE_API_ALLOW_ANONYMOUS`."""
         if self._anonymous:
             return ANONYMOUS
-        token = presented_key(request)
+        token = presented_key(headers)
         if token is None:
             raise ApiError(401, "unauthorized", "an API key is required (Authorization: Bearer or X-API-Key)")
         if self._oidc is not None and looks_like_jwt(token):

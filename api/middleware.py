@@ -86,7 +86,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         table = request.app[ROUTE_SCOPES]
         needed = table.get(key, Scope.ADMIN)
         if key not in table or needed is not None:
-            principal = await request.app[CHECKER].authenticate(request)
+            principal = await request.app[CHECKER].authenticate(request.headers)
             request[PRINCIPAL] = principal
             if needed is not None and not principal.allows(needed):
                 raise ApiError(

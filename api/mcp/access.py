@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.auth import ANONYMOUS, Authenticator, Principal, looks_like_jwt
+from api.auth import Authenticator, Principal
 from api.config import ApiConfig
 from api.errors import ApiError
 from api.oidc import authenticator
@@ -26,37 +26,20 @@ log = get_logger(__name__)
 STDIO_PRINCIPAL = Principal(actor="mcp:stdio", label="local MCP client (stdio)", scope=AccessScope.ADMIN, kind="key")
 
 
-def token_of(headers: Mapping[str, str]) -> str | None:
-    """The key (or token) headers carry: `Authorization: Bearer …` first, then `X-API-Key` (as the HTTP API)."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    scheme, _, token = lowered.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return lowered.get("x-api-key", "").strip() or None
-
-
 @dataclass
 class KeyGate:
-    """Turns the headers of an MCP HTTP request into a `Principal`, with the API's keys, scopes and OIDC."""
+    """Turns the headers of an MCP HTTP request into a `Principal`: the API's own authenticator (keys, scopes, OIDC,
+    and anonymous only where the API itself would serve anonymously)."""
 
     authenticator: Authenticator
-    anonymous: bool = False  # no keys configured and CALLPIPE_API_ALLOW_ANONYMOUS: local development only
 
     @classmethod
     def from_config(cls, config: ApiConfig) -> KeyGate:
-        return cls(authenticator(config), anonymous=config.allow_anonymous and not config.all_keys())
+        return cls(authenticator(config))
 
     async def principal(self, headers: Mapping[str, str]) -> Principal:
         """The caller; raises a 401 `ApiError` without an accepted credential."""
-        token = token_of(headers)
-        oidc = self.authenticator.oidc
-        if token is not None and oidc is not None and looks_like_jwt(token):
-            return await oidc.principal(token)
-        if token is None:
-            if self.anonymous:
-                return ANONYMOUS
-            raise ApiError(401, "unauthorized", "an API key is required (Authorization: Bearer or X-API-Key)")
-        return self.authenticator.key_principal(token)
+        return await self.authenticator.authenticate(headers)
 
 
 class RequireKey:

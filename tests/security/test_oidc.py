@@ -235,3 +235,11 @@ async def test_the_mcp_http_gate_takes_the_same_tokens(issuer: Issuer) -> None:
     with pytest.raises(ApiError) as refused:
         await gate.principal({"authorization": f"Bearer {issuer.token(aud='someone-else')}"})
     assert refused.value.status == 401
+
+
+async def test_with_oidc_on_neither_the_api_nor_the_mcp_gate_serves_anonymously(issuer: Issuer) -> None:
+    """`CALLPIPE_API_ALLOW_ANONYMOUS` left set on an OIDC deployment without keys admits nobody without a token."""
+    config = ApiConfig(oidc=OidcConfig(issuer=issuer.url, audience=AUDIENCE), allow_anonymous=True)
+    with pytest.raises(ApiError) as refused:
+        await KeyGate.from_config(config).principal({})
+    assert refused.value.status == 401
