@@ -55,7 +55,11 @@ def make_analyze_handler(ctx: StageContext, analyzer: Analyzer) -> Handler:
             ctx, ref.org_id, ref.task_id, envelope.journey_id, stage="analyze", expected=CallStatus.TRANSCRIBED
         ):
             # license: admitted to this month's paid steps (once per call and month), or held with the reason
-            admission = await admitted(ctx, license, ref, envelope.journey_id, "analyze", CallStatus.TRANSCRIBED)
+            # in the month transcribe admitted it in (one reservation across a month end), see LicenseService.admit
+            recorded = await license.recorded_month(ref.org_id, ref.task_id)
+            admission = await admitted(
+                ctx, license, ref, envelope.journey_id, "analyze", CallStatus.TRANSCRIBED, month=recorded
+            )
             if admission is None:
                 return ()
             transcript = Transcript.model_validate(
@@ -147,13 +151,20 @@ async def send_resumed(settings: Settings, calls: Sequence[HeldCall]) -> None:
 
 
 async def admitted(
-    ctx: StageContext, license: LicenseService, ref: CallRef, journey_id: str, stage: str, expected: CallStatus
+    ctx: StageContext,
+    license: LicenseService,
+    ref: CallRef,
+    journey_id: str,
+    stage: str,
+    expected: CallStatus,
+    *,
+    month: str | None = None,
 ) -> Admission | None:
     """The call's admission to this stage's paid work; None when the license holds it (its row moved to HELD with
     the reason, the journey's `held` counter up, a held item to resume it by), and then nothing more is to be done.
 
     The first admission of a month in this process resumes calls held in an earlier month (rollover)."""
-    admission = await license.admit(ref.org_id, ref.task_id, journey_id)
+    admission = await license.admit(ref.org_id, ref.task_id, journey_id, month=month)
     if admission.rollover:
         await _resume(license, ref.org_id, "rollover")
     if admission.allowed:
@@ -176,8 +187,7 @@ async def admitted(
     if moved:
         log.warning("call_held", reason=reason, month=admission.month, stage=stage)
         # An activation that raced this hold (it read the held calls just before) must not strand the call.
-        status = await license.status(ref.org_id)
-        if status.usable and (status.remaining_calls is None or status.remaining_calls > 0):
+        if (await license.status(ref.org_id)).can_admit:
             await _resume(license, ref.org_id, "after_hold")
     return None
 

@@ -70,7 +70,8 @@ def make_transcribe_handler(ctx: StageContext, transcriber: Transcriber, prepare
             ctx, ref.org_id, ref.task_id, envelope.journey_id, stage="transcribe", expected=CallStatus.FETCHED
         ):
             # license: admitted to this month's paid steps before any is paid for, or held with the reason
-            if await admitted(ctx, license, ref, envelope.journey_id, "transcribe", CallStatus.FETCHED) is None:
+            admission = await admitted(ctx, license, ref, envelope.journey_id, "transcribe", CallStatus.FETCHED)
+            if admission is None:
                 return ()
             transcript, checkpoints = await _transcribe(
                 ctx, transcriber, preparer, options, ref.org_id, ref.task_id, row.recording_keys
@@ -91,7 +92,12 @@ def make_transcribe_handler(ctx: StageContext, transcriber: Transcriber, prepare
                 stage="transcribe",
                 expected=CallStatus.FETCHED,
                 new=CallStatus.TRANSCRIBED,
-                values={"transcript_key": key, "billed_audio_s": billed, "redactions": transcript.redactions},
+                values={
+                    "transcript_key": key,
+                    "billed_audio_s": billed,
+                    "redactions": transcript.redactions,
+                    "license_month": admission.month,  # analyze admits in this month (one reservation)
+                },
                 counters={"done": 1, "billed_audio_s": billed},
             )
         await _discard(checkpoints)

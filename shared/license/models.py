@@ -50,3 +50,12 @@ class LicenseStatus(BaseModel):
     def usable(self) -> bool:
         """Whether new work may start under it."""
         return self.state in ("active", "grace", "evaluation")
+
+    @property
+    def can_admit(self) -> bool:
+        """Whether a new call may be admitted now: the license is usable and neither monthly limit (calls, billed
+        audio) is used up. The one test of "there is room" for resuming held calls (a call held by either limit
+        must not be resumed while that limit holds, or it would be held again and resumed again without end)."""
+        calls_left = self.remaining_calls is None or self.remaining_calls > 0
+        audio_left = self.remaining_audio_hours is None or self.remaining_audio_hours > 0
+        return self.usable and calls_left and audio_left

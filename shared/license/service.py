@@ -2,15 +2,17 @@
 call to the paid steps, metering, and the resume of held calls.
 
 Usage is counted once per call and month: a call is admitted to the paid steps by a reservation (`LicenseTable.
-reserve`, before transcribe and again before analyze, a no-op when the call was admitted earlier that month), and
-counted as analysed in the analyze step's own transaction (`meter_items`). A reprocess of a call in the month it was
-analysed is not counted again; in a later month it is a new reservation and counts in that month. A call admitted and
-then failed keeps its reservation (its transcription was paid for).
+reserve`, before transcribe and again before analyze, a no-op when the call was admitted earlier that month; analyze
+admits in the month transcribe admitted it in, recorded on the row as `license_month`, so a call crossing a month end
+is reserved once), and counted as analysed in the analyze step's own transaction (`meter_items`). A reprocess of a
+call in the month it was analysed is not counted again; in a later month it is a new reservation and counts in that
+month. A call admitted and then failed keeps its reservation (its transcription was paid for).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -191,10 +193,15 @@ class LicenseService:
         if eff.state in ("invalid", "not_yet_valid"):
             raise LicenseError("license_invalid", f"the activated license is not usable: {eff.reason}")
 
-    async def admit(self, org_id: str, task_id: str, journey_id: str) -> Admission:
-        """Admit a call to this month's paid steps (once per call and month) or say why to hold it."""
-        now = self._clock()
-        month = month_of(now)
+    async def admit(self, org_id: str, task_id: str, journey_id: str, *, month: str | None = None) -> Admission:
+        """Admit a call to this month's paid steps (once per call and month) or say why to hold it.
+
+        `month` is the month the call was admitted in at transcribe (its row's `license_month`): while that month's
+        reservation is not metered yet, the call is admitted in it (a call transcribed on Jan 31 and analysed on
+        Feb 1 is reserved and counted once, in January). Otherwise (none given, never reserved, or already metered:
+        a reprocess) the call is admitted in the current month."""
+        current = month_of(self._clock())
+        month = await self._admission_month(org_id, task_id, month, current)
         eff = await self.effective(org_id)
         if eff.state == "expired":
             return Admission(False, month, "license_expired")
@@ -213,7 +220,24 @@ class LicenseService:
             level = _warning(doc, usage)
             if level is not None:
                 await self._warn(org_id, month, doc, int(level), usage)
-        return Admission(True, month, rollover=await self._rollover_due(org_id, month))
+        return Admission(True, month, rollover=await self._rollover_due(org_id, current))
+
+    async def _admission_month(self, org_id: str, task_id: str, recorded: str | None, current: str) -> str:
+        if recorded is None or recorded == current:
+            return current
+        reservation = await self.table.reservation(org_id, task_id, recorded)
+        return recorded if reservation is not None and not reservation.get("analysed") else current
+
+    async def recorded_month(self, org_id: str, task_id: str) -> str | None:
+        """The month a call was admitted in at transcribe (`license_month` on its tracking row), None if unknown."""
+        resp = await self._ddb.get_item(
+            TableName=self._tracking_table,
+            Key=tracking_key(org_id, task_id),
+            ProjectionExpression="license_month",
+            ConsistentRead=True,
+        )
+        value = resp.get("Item", {}).get("license_month", {}).get("S")
+        return str(value) if value else None
 
     async def _rollover_due(self, org_id: str, month: str) -> bool:
         """True once per process, org and month, when calls held in an earlier month wait for a resume."""
@@ -252,19 +276,20 @@ class LicenseService:
 
     async def resume_held(self, org_id: str, *, send: SendHeld | None = None) -> int:
         """Move held calls back to the status they left and send their stage's message again, as many as the
-        license admits now (all when it has no calls limit); returns how many were resumed. Calls marked resumed
+        license admits now (none while a monthly limit is used up, see `LicenseStatus.can_admit`; all when it has no
+        limit); returns how many were resumed. Calls marked resumed
         whose message may not have been sent (a crash in between) are sent again: the stage's conditional begin
         absorbs a double."""
         sender = send or self._send_held
         if sender is None:
             raise RuntimeError("resume_held needs a sender of stage messages")
         status = await self.status(org_id)
-        if not status.usable:
-            log.info("license_resume_refused", org_id=org_id, state=status.state)
+        if not status.can_admit:
+            log.info("license_resume_refused", org_id=org_id, state=status.state, usable=status.usable)
             return 0
         held = await self.table.held(org_id)
         ready = [h for h in held if h.resumed]
-        budget = None if status.remaining_calls is None else max(0, status.remaining_calls - len(ready))
+        budget = _resume_budget(status, len(ready))
         for call in [h for h in held if not h.resumed]:
             if budget is not None and budget <= 0:
                 break
@@ -311,6 +336,23 @@ class LicenseService:
             {"Update": self._journeys.counter_update(call.journey_id, call.stage, held=-1)},
         ]
         return await transact(self._ddb, items)
+
+
+def _resume_budget(status: LicenseStatus, pending: int) -> int | None:
+    """How many more held calls to resume now (None: all), `pending` already marked resumed counting against it.
+
+    Bounded by the calls left this month; under an audio-hours limit, whose use is only known once calls are
+    analysed, by the calls the remaining hours would take at this month's mean billed audio per analysed call (at
+    least one while hours remain: a call that finds them used up is held again, and no resume follows while so)."""
+    budgets = []
+    if status.remaining_calls is not None:
+        budgets.append(status.remaining_calls)
+    if status.remaining_audio_hours is not None:
+        usage = status.usage
+        mean_s = usage.billed_audio_seconds / usage.analysed_calls if usage.analysed_calls else 0.0
+        if mean_s > 0:
+            budgets.append(max(1, math.ceil(status.remaining_audio_hours * 3600 / mean_s)))
+    return None if not budgets else max(0, min(budgets) - pending)
 
 
 def _warning(doc: LicenseDocument, usage: MonthUsage) -> WarningLevel | None:

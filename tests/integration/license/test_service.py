@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -18,6 +18,7 @@ from shared.license.keys import LicenseDocument, sign
 from shared.license.service import LicenseService, previous_months
 from shared.license.table import HeldCall, month_of
 from shared.resources import DataResources
+from shared.tracking import CallStatus, tracking_key
 from tests.integration.license.conftest import issue
 
 ORG = "org-svc"
@@ -137,3 +138,87 @@ async def test_an_audio_hours_limit_holds_calls_once_the_billed_audio_reaches_it
     assert not second.allowed and second.reason == "license_quota"
     status = await service.status(ORG)
     assert status.remaining_audio_hours == 0 and status.warning == "100" and status.remaining_calls is None
+
+
+def _audio_license(vendor_key: Ed25519PrivateKey, hours: float, license_id: str) -> str:
+    now = time.time()
+    doc = LicenseDocument(
+        license_id=license_id,
+        customer="Acme",
+        org_ids=(ORG,),
+        plan="audio",
+        calls_per_month=None,
+        audio_hours_per_month=hours,
+        not_before=now - 60,
+        expires_at=now + 86400,
+    )
+    return sign(doc, vendor_key)
+
+
+async def test_a_call_held_by_the_audio_limit_is_not_resumed_while_the_audio_is_used_up(
+    make: Callable[..., LicenseService], ddb: DynamoDBClient, settings: Settings, vendor_key: Ed25519PrivateKey
+) -> None:
+    service = make()
+    await service.activate(ORG, _audio_license(vendor_key, 0.01, "lic_a1"))  # 36 s, no calls limit
+    first = await service.admit(ORG, "long-call", "j")
+    await ddb.transact_write_items(TransactItems=await service.meter_items(ORG, "long-call", first.month, 40.0))  # type: ignore[arg-type]
+    refused = await service.admit(ORG, "held-call", "j")
+    assert not refused.allowed
+    tracking = DataResources(settings.name_prefix).tracking_table.name
+    row = {
+        **tracking_key(ORG, "held-call"),
+        "org_id": {"S": ORG},
+        "status": {"S": CallStatus.HELD.value},
+        "held_reason": {"S": "license_quota"},
+    }
+    await ddb.put_item(TableName=tracking, Item=row)
+    held = HeldCall(ORG, "held-call", "j", "transcribe", "FETCHED", "license_quota", refused.month, time.time())
+    await ddb.put_item(**service.table.held_put(held))
+    sent: list[str] = []
+
+    async def send(calls: Sequence[HeldCall]) -> None:
+        sent.extend(c.task_id for c in calls)
+
+    status = await service.status(ORG)
+    assert status.remaining_calls is None and not status.can_admit  # the after-hold path's test: no resume
+    assert await service.resume_held(ORG, send=send) == 0 and sent == []
+    assert [h.task_id for h in await service.table.held(ORG)] == ["held-call"]
+    # With audio room again (a bigger key), the held call is resumed, once.
+    await service.activate(ORG, _audio_license(vendor_key, 1.0, "lic_a2"))
+    assert (await service.status(ORG)).can_admit
+    assert await service.resume_held(ORG, send=send) == 1 and sent == ["held-call"]
+    resp = await ddb.get_item(TableName=tracking, Key=tracking_key(ORG, "held-call"), ConsistentRead=True)
+    assert resp["Item"]["status"]["S"] == "FETCHED"
+
+
+FEBRUARY_1 = 1_801_440_000.0 + 3600  # 2027-02-01 01:00 (UTC)
+JANUARY_31 = FEBRUARY_1 - 2 * 3600  # 2027-01-31 23:00 (UTC)
+
+
+async def test_a_call_transcribed_on_january_31_and_analysed_on_february_1_is_reserved_and_counted_once(
+    make: Callable[..., LicenseService], ddb: DynamoDBClient, settings: Settings, vendor_key: Ed25519PrivateKey
+) -> None:
+    assert (month_of(JANUARY_31), month_of(FEBRUARY_1)) == ("2027-01", "2027-02")
+    january, february = make(now=JANUARY_31), make(now=FEBRUARY_1)  # the service's injectable clock
+    await january.activate(ORG, issue(vendor_key, [ORG], calls=1))
+    transcribe = await january.admit(ORG, "late-call", "j")
+    assert transcribe.allowed and transcribe.month == "2027-01"
+    # The row records the admission month (as the transcribe step writes it) and analyze reads it back.
+    tracking = DataResources(settings.name_prefix).tracking_table.name
+    row = {**tracking_key(ORG, "late-call"), "org_id": {"S": ORG}, "license_month": {"S": transcribe.month}}
+    await ddb.put_item(TableName=tracking, Item=row)
+    recorded = await february.recorded_month(ORG, "late-call")
+    assert recorded == "2027-01" and await february.recorded_month(ORG, "no-such-call") is None
+    # February is full (one call under a one-call license): the call transcribed in January still runs.
+    assert (await february.admit(ORG, "february-call", "j")).allowed
+    analyze = await february.admit(ORG, "late-call", "j", month=recorded)
+    assert analyze.allowed and analyze.month == "2027-01"
+    metered = await february.meter_items(ORG, "late-call", analyze.month, 30.0)
+    await ddb.transact_write_items(TransactItems=metered)  # type: ignore[arg-type]
+    feb, jan = await february.usage(ORG, 2)
+    assert (jan.reserved_calls, jan.analysed_calls, jan.billed_audio_seconds) == (1, 1, 30.0)
+    assert (feb.reserved_calls, feb.analysed_calls) == (1, 0)  # only february-call
+    assert await february.table.reservation(ORG, "late-call", "2027-02") is None
+    # A reprocess in February (the January reservation is metered) admits in its own month.
+    reprocess = await february.admit(ORG, "late-call", "j-re", month=recorded)
+    assert reprocess.month == "2027-02" and not reprocess.allowed  # February is full
