@@ -40,7 +40,7 @@ from shared.wxcc.errors import WxccPermanent
 from shared.wxcc.models import Capture, Recording
 from workers.calls import CallRef, journey_running, parse_ref
 from workers.context import StageContext
-from workers.outcomes import advance, begin_stage, done_unsent, failures_recorded
+from workers.outcomes import advance, begin_stage, done_unsent, erased_meanwhile, failures_recorded
 
 log = get_logger(__name__)
 
@@ -212,6 +212,8 @@ async def _update_held_row(ctx: StageContext, ref: CallRef, update: str, values:
             ReturnValues="ALL_NEW",
         )
     except ctx.dynamodb.exceptions.ConditionalCheckFailedException as exc:
+        # erased meanwhile: sweep what this fetch stored now (the redelivery finds the tombstone and just drops it)
+        await erased_meanwhile(ctx, ref.org_id, ref.task_id, "fetch")
         raise Retryable(f"the fetch of {ref.task_id} is no longer ours") from exc
     return {k: from_attr(v) for k, v in resp["Attributes"].items()}
 

@@ -141,7 +141,9 @@ async def advance(
     if lease is not None:
         lease.ended = True  # from here on a failed renewal means the row moved, not a takeover
         if lease.lost:
-            log.warning("stage_result_dropped", stage=stage, new=new.value, reason="the stage lease was taken over")
+            # a tombstone makes the renewal fail too: then what this step stored must be swept here (nothing else will)
+            if not await erased_meanwhile(ctx, org_id, task_id, stage):
+                log.warning("stage_result_dropped", stage=stage, new=new.value, reason="the stage lease was taken over")
             return False
     owner = lease.owner if lease is not None else None
     items: list[dict[str, Any]] = [
@@ -156,7 +158,7 @@ async def advance(
         items.append({"Put": ctx.journeys.job_put(journey_id, task_id, **job)})
     items.extend(extra)
     moved = await _transact_retrying_conflicts(ctx, items)
-    if not moved and await _erased_meanwhile(ctx, org_id, task_id, stage):
+    if not moved and await erased_meanwhile(ctx, org_id, task_id, stage):
         return False
     if not moved:
         log.warning("stage_result_already_recorded", stage=stage, new=new.value)
@@ -165,7 +167,7 @@ async def advance(
     return moved
 
 
-async def _erased_meanwhile(ctx: StageContext, org_id: str, task_id: str, stage: str) -> bool:
+async def erased_meanwhile(ctx: StageContext, org_id: str, task_id: str, stage: str) -> bool:
     """Whether the call was erased while this step ran; if so, delete what the step stored (its row is a tombstone,
     so nothing else will: see `shared.privacy.erasure`)."""
     row = await ctx.tracking.get(org_id, task_id)
