@@ -181,6 +181,10 @@ MAX_ANALYTICS_DAYS = 366
 DEFAULT_ANALYTICS_DAYS = 7
 
 
+ANALYTICS_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # calls ended after this; the aggregate blocks are aligned to it
+ANALYTICS_END = datetime(9998, 12, 31, tzinfo=UTC)
+
+
 class _AnalyticsWindow(_Strict):
     from_: AwareDatetime | None = Field(
         default=None,
@@ -206,6 +210,8 @@ class _AnalyticsWindow(_Strict):
             raise ValueError("`from` must be before `to`")
         if (end - start).total_seconds() > MAX_ANALYTICS_DAYS * 86400:
             raise ValueError(f"the window may span at most {MAX_ANALYTICS_DAYS} days")
+        if start < ANALYTICS_EPOCH or end > ANALYTICS_END:
+            raise ValueError("`from` and `to` must lie between 1970-01-01 and 9998-12-31 (UTC)")
         return self
 
 

@@ -162,6 +162,9 @@ async def test_aggregates_stay_exact_and_the_explorer_answers(settings: Settings
             assert missing.status == 404 and (await missing.json())["error"]["code"] == "call_not_found"
             bad = await client.get("/api/v1/calls", params={"cursor": "not-a-cursor"})
             assert bad.status == 422
+            year_one = {"from": "0001-01-01T00:00:00Z", "to": "0001-12-31T00:00:00Z", "group_by": "queue"}
+            ancient = await client.get("/api/v1/analytics/summary", params=year_one)  # no aggregate block before 1970
+            assert ancient.status == 422 and (await ancient.json())["error"]["code"] == "validation_failed"
 
             for task_id in analysed:
                 await check_transcript_and_recording(stack, client, org, task_id)
