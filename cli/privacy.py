@@ -52,6 +52,9 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     except ValidationError as exc:
         print(f"callpipe privacy erase: {exc.errors()[0]['msg']}", file=sys.stderr)
         return BAD_ARGUMENTS
+    if request.task_ids is not None and not (request.org_id or settings.wxcc_org_id):
+        print("callpipe privacy erase: --task-id needs --org (CALLPIPE_WXCC_ORG_ID is not set)", file=sys.stderr)
+        return BAD_ARGUMENTS
     clients = AwsClients(settings)
     resources = DataResources(settings.name_prefix)
     async with clients.dynamodb() as ddb, clients.s3() as s3:

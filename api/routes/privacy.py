@@ -7,7 +7,7 @@ import asyncio
 
 from aiohttp import web
 
-from api.context import ctx
+from api.context import ctx, org_of
 from api.errors import ApiError, ErrorBody
 from api.middleware import PRINCIPAL
 from api.parsing import json_response, read_json, validate
@@ -32,6 +32,8 @@ async def create_erasure(request: web.Request) -> web.Response:
     """Start an erasure; 202 with the job and its Location."""
     body = validate(ErasureRequest, await read_json(request))
     c = ctx(request)
+    if body.task_ids is not None:  # task ids name calls of one org: refuse (not erase nothing) when none is known
+        body = body.model_copy(update={"org_id": org_of(c, body.org_id)})
     jobs = _jobs(request)
     key = await cached_key(c.settings)
     job = await jobs.create(body.mode)
@@ -76,7 +78,10 @@ GROUP = RouteGroup(
             "privacy",
             {202: ErasureJob, 422: ErrorBody},
             body=ErasureRequest,
-            notes={422: "not exactly one of task_ids, customer_number, or from and to; or a malformed value"},
+            notes={
+                422: "not exactly one of task_ids, customer_number, or from and to; a malformed value; or task_ids "
+                "without org_id when the server has no default WXCC org"
+            },
             response_headers={202: {"Location": "The erasure's URL"}},
             scope=Scope.ADMIN,
         ),

@@ -4,6 +4,7 @@ scope; 404 for an unknown erasure."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import time
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from api.app import create_app
+from cli import privacy as privacy_cli
 from queues.bootstrap import bootstrap
 from shared.aws import AwsClients
 from shared.config import Settings
@@ -148,3 +150,35 @@ async def test_an_unknown_erasure_is_404(api: Client) -> None:
     resp = await api.get(f"{URL}/0123456789abcdef0123456789abcdef", headers=ADMIN)
     assert resp.status == 404
     assert (await resp.json())["error"]["code"] == "erasure_not_found"
+
+
+async def test_task_ids_without_an_org_are_422_when_the_server_has_no_default_org(settings: Settings) -> None:
+    await bootstrap(settings, include_echo=False)
+    keys = await _seed(settings, ["t-1"])
+    orgless = settings.model_copy(update={"wxcc_org_id": ""})
+    async with TestClient(TestServer(create_app(orgless, scoped_config()))) as client:
+        resp = await client.post(URL, json={"task_ids": ["t-1"]}, headers=ADMIN)
+        assert resp.status == 422, await resp.text()
+        error = (await resp.json())["error"]
+        assert error["code"] == "validation_failed" and "org_id" in error["message"]
+        assert await _left(settings, keys) == [k for ks in keys.values() for k in ks]
+
+        named = await client.post(URL, json={"task_ids": ["t-1"], "org_id": ORG}, headers=ADMIN)
+        assert named.status == 202, await named.text()
+        deadline = time.monotonic() + 30
+        while (job := await (await client.get(named.headers["Location"], headers=ADMIN)).json())["state"] == "RUNNING":
+            assert time.monotonic() < deadline, job
+            await asyncio.sleep(0.02)
+        assert job["state"] == "SUCCEEDED" and job["counts"]["calls"] == 1
+        assert await _left(settings, keys) == []
+
+
+async def test_the_cli_refuses_task_ids_without_an_org_when_none_is_configured(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = argparse.ArgumentParser()
+    privacy_cli.configure(parser)
+    args = parser.parse_args(["erase", "--task-id", "t-1"])
+    assert await privacy_cli.run(args, settings.model_copy(update={"wxcc_org_id": ""})) == privacy_cli.BAD_ARGUMENTS
+    err = capsys.readouterr().err
+    assert "--org" in err and err.count("\n") == 1
