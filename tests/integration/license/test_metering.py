@@ -121,4 +121,6 @@ async def test_usage_equals_analysed_calls_after_a_kill_and_redeliveries(setting
             for t in tasks:
                 item = (await ddb.get_item(TableName=table, Key=org_key(org, f"RES#{usage.month}#{t}")))["Item"]
                 assert item.get("analysed") == {"BOOL": True}, t
+                # the month transcribe admitted it in is on the row (analyze admits and meters in that month)
+                assert await service.recorded_month(org, t) == usage.month, t
             assert usage.billed_audio_seconds == round(status.count("transcribe", "billed_audio_s"), 3)
