@@ -2,14 +2,15 @@
 
 Items under `pk = JOURNEY#{id}`:
   `sk = META`              kind, params, state, created_by, created_at, pipeline_version, retry_failed, cancelled
-  `sk = STAGE#{stage}`     counters, ADD only: queued, done, skipped, skipped_duplicate, failed, billed_audio_s, tokens
+  `sk = STAGE#{stage}`     counters, ADD only: queued, done, skipped, skipped_duplicate, failed, held, erased,
+                           billed_audio_s, tokens
   `sk = POLL#{from}#{to}`  one poll window: PENDING until polled (or split into smaller windows), then DONE
   `sk = JOB#{task_id}`     per-call execution record (outcome, reason, billed seconds, tokens)
 A GSI `by-state` (state, created_at) lists journeys.
 
 A journey is COMPLETED when no poll window is PENDING and every discovered call is terminal:
   discovered = poll.queued + poll.skipped + poll.skipped_duplicate
-  terminal   = poll.skipped + poll.skipped_duplicate + fetch.skipped + analyze.done + Σ failed(fetch…analyze)
+  terminal   = poll.skipped + poll.skipped_duplicate + fetch.skipped + analyze.done + Σ failed + erased(fetch…analyze)
 
 The *live* journey of an org (`live-{org}`, kind `live`) is where webhook deliveries claim calls: it stands for good
 (its one poll window, `POLL#live`, stays PENDING, so it is never COMPLETED), shows in the journey list like any other,
@@ -37,7 +38,17 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 STAGES = ("poll", "fetch", "transcribe", "analyze")
-COUNTERS = ("queued", "done", "skipped", "skipped_duplicate", "failed", "held", "billed_audio_s", "tokens")
+COUNTERS = (
+    "queued",
+    "done",
+    "skipped",
+    "skipped_duplicate",
+    "failed",
+    "held",
+    "erased",  # privacy: calls erased before they finished (`shared.privacy.erasure`), terminal
+    "billed_audio_s",
+    "tokens",
+)
 
 
 class JourneyState(StrEnum):
@@ -118,7 +129,7 @@ class JourneyStatus:
 
     @property
     def terminal(self) -> int:
-        failed = sum(self.count(s, "failed") for s in ("fetch", "transcribe", "analyze"))
+        failed = sum(self.count(s, c) for s in ("fetch", "transcribe", "analyze") for c in ("failed", "erased"))
         skipped = (
             self.count("poll", "skipped") + self.count("poll", "skipped_duplicate") + self.count("fetch", "skipped")
         )

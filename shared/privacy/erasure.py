@@ -2,11 +2,14 @@
 
 Order of one call's erasure (`Eraser.erase_call`):
 
-1. The tracking row is replaced by a **tombstone** in one unconditional Put that returns the old row: `pk`,
-   `org_id`, `status = ERASED`, `erased_at`, `erasure_id` and the UTC days the call's objects are filed under —
-   no task id attribute, no number, no facts. From then on no claim (`attribute_not_exists(pk)`), `begin` (ERASED is
-   terminal) or `advance` (its `status = expected` condition) succeeds for the call, so no poll, webhook or replay
-   fetches it again, and an in-flight step cannot record a result: it calls `sweep_call` (`workers.outcomes`).
+1. The tracking row is replaced by a **tombstone** in one Put conditional on the status just read (read again and
+   retried when the row moved): `pk`, `org_id`, `status = ERASED`, `erased_at`, `erasure_id` and the UTC days the
+   call's objects are filed under — no task id attribute, no number, no facts. A call not finished yet is counted
+   terminal in its journey in the same transaction (`{stage}.erased`; `held: -1` too for a held call), and the
+   journey is completed if that was its last call. From then on no claim (`attribute_not_exists(pk)`), `begin`
+   (ERASED is terminal) or `advance` (its `status = expected` condition) succeeds for the call, so no poll, webhook
+   or replay fetches it again, and an in-flight step cannot record a result: it calls `sweep_call`
+   (`workers.outcomes`).
 2. Objects are deleted by known keys and by the call's own prefixes (a LIST of the versions under a prefix that only
    this call's objects have, never a scan of a bucket), every version of each (the buckets are versioned in AWS:
    a plain delete would keep the data as a noncurrent version): recordings (every leg), the transcript, analyses of
@@ -33,7 +36,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.analytics.store import AnalyticsStore
-from shared.dynamo import from_attr
+from shared.dynamo import from_attr, transact
 from shared.journeys import JourneyStore, journey_key
 from shared.logging import get_logger
 from shared.reports import ReportWriter, report_key
@@ -86,6 +89,40 @@ def call_days(row: dict[str, Any] | None) -> list[str]:
         days |= {_day(leg.get("start_ms")) for leg in row.get("recording_keys") or []}
         days |= set(row.get("days") or [])
     return sorted(d for d in days if d)
+
+
+TOMBSTONE_TRIES = 10  # a row moves a few times per call: its tombstone is tried again on a fresh read
+
+# Where an unfinished call is: the stage whose counters count it terminal once erased (a held call: the stage that
+# held it, whose `held` counter counts it).
+_STAGE_OF = {CallStatus.CLAIMED: "fetch", CallStatus.FETCHED: "transcribe", CallStatus.TRANSCRIBED: "analyze"}
+
+
+def _unfinished_stage(row: dict[str, Any] | None) -> str | None:
+    """The stage of a call that is not terminal yet (None for a terminal one, or one without a journey)."""
+    if not row or not row.get("journey_id"):
+        return None
+    status = str(row.get("status"))
+    if status == CallStatus.HELD:
+        status = str(row.get("held_from"))
+    return _STAGE_OF.get(CallStatus(status)) if status in CallStatus.__members__ else None
+
+
+def _tombstone_item(org_id: str, task_id: str, erasure_id: str, days: list[str]) -> dict[str, Any]:
+    """The tracking item left of an erased call: no task id attribute, no number, no facts."""
+    now = time.time()
+    item: dict[str, Any] = {
+        **tracking_key(org_id, task_id),
+        "org_id": {"S": org_id},
+        "status": {"S": CallStatus.ERASED.value},
+        "erased_at": {"N": f"{now:.3f}"},
+        "erasure_id": {"S": erasure_id},
+        "updated_at": {"N": f"{now:.3f}"},
+        "lease_until": {"N": "0"},
+    }
+    if days:
+        item["days"] = {"L": [{"S": d} for d in days]}
+    return item
 
 
 class Eraser:
@@ -146,10 +183,9 @@ class Eraser:
             TableName=self._res.tracking_table.name, Key=tracking_key(org_id, task_id), ConsistentRead=True
         )
         current = {k: from_attr(v) for k, v in before.get("Item", {}).items()} or None
-        if current is not None and current.get("status") == CallStatus.ERASED.value:
+        row = await self._tombstone(org_id, task_id, erasure_id, current)
+        if row is not None and row.get("status") == CallStatus.ERASED.value:
             return counts
-        old = await self._tombstone(org_id, task_id, erasure_id, call_days(current))
-        row = old or current
         counts["calls"] += 1
         counts.update(await self.sweep_call(org_id, task_id, row))
         counts.update(await self._analytics(org_id, task_id))
@@ -160,25 +196,44 @@ class Eraser:
             counts.update(await self._journey(journey_id, task_id))
         counts["license_items"] += await self._license(org_id, task_id, call_days(row))
         counts["claim_checks"] += await self._claim_checks(task_id)
+        if row is not None and _unfinished_stage(row) is not None:  # now counted terminal: its journey may be over
+            await self._journeys.complete_if_done(str(row["journey_id"]))
         log.info("call_erased", erasure_id=erasure_id, **{k: v for k, v in counts.items() if v})
         return counts
 
-    async def _tombstone(self, org_id: str, task_id: str, erasure_id: str, days: list[str]) -> dict[str, Any] | None:
-        now = time.time()
-        item: dict[str, Any] = {
-            **tracking_key(org_id, task_id),
-            "org_id": {"S": org_id},
-            "status": {"S": CallStatus.ERASED.value},
-            "erased_at": {"N": f"{now:.3f}"},
-            "erasure_id": {"S": erasure_id},
-            "updated_at": {"N": f"{now:.3f}"},
-            "lease_until": {"N": "0"},
-        }
-        if days:
-            item["days"] = {"L": [{"S": d} for d in days]}
-        resp = await self._ddb.put_item(TableName=self._res.tracking_table.name, Item=item, ReturnValues="ALL_OLD")
-        attrs = resp.get("Attributes")
-        return {k: from_attr(v) for k, v in attrs.items()} if attrs else None
+    async def _tombstone(
+        self, org_id: str, task_id: str, erasure_id: str, current: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """Replace the row by its tombstone; the row it replaced (an ERASED one when the call already was erased).
+
+        Conditional on the row read (its status), so that a call erased while unfinished is counted terminal in its
+        journey (`{stage}.erased`, and `held: -1` if it was held) in the same transaction, exactly once; a row that
+        moved meanwhile is read again."""
+        for _ in range(TOMBSTONE_TRIES):
+            if current is not None and current.get("status") == CallStatus.ERASED.value:
+                return current
+            put: dict[str, Any] = {
+                "TableName": self._res.tracking_table.name,
+                "Item": _tombstone_item(org_id, task_id, erasure_id, call_days(current)),
+            }
+            if current is None:
+                put["ConditionExpression"] = "attribute_not_exists(pk)"
+            else:
+                put["ConditionExpression"] = "#status = :status"
+                put["ExpressionAttributeNames"] = {"#status": "status"}
+                put["ExpressionAttributeValues"] = {":status": {"S": str(current.get("status"))}}
+            items: list[dict[str, Any]] = [{"Put": put}]
+            stage = _unfinished_stage(current)
+            if stage is not None and current is not None:
+                counters = {"erased": 1.0, **({"held": -1.0} if current.get("status") == CallStatus.HELD else {})}
+                items.append({"Update": self._journeys.counter_update(str(current["journey_id"]), stage, **counters)})
+            if await transact(self._ddb, items):
+                return current
+            resp = await self._ddb.get_item(
+                TableName=self._res.tracking_table.name, Key=tracking_key(org_id, task_id), ConsistentRead=True
+            )
+            current = {k: from_attr(v) for k, v in resp.get("Item", {}).items()} or None
+        raise RuntimeError(f"the tracking row kept changing: {TOMBSTONE_TRIES} tries to erase it failed")
 
     async def sweep_erased(self, org_id: str, task_id: str) -> Counter[str]:
         """`sweep_call` on the days the call's tombstone names (an in-flight step that found the tombstone)."""
