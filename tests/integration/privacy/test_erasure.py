@@ -242,3 +242,29 @@ async def test_an_erasure_during_a_step_longer_than_a_lease_renewal_ends_with_no
         assert not leaks, leaks
         row = await stack.tracking.get(org, call.task_id)
         assert row is not None and row.status is CallStatus.ERASED
+
+
+async def test_erasing_a_call_mid_journey_lets_the_journey_complete_with_the_others(settings: Settings) -> None:
+    sim = few_calls().model_copy(update={"calls": 3, "consult_fraction": 0})
+    async with running_stack(settings, sim, stages=(Kind.POLL, Kind.FETCH)) as stack:
+        org = stack.sim.config.org_id
+        now = stack.sim.state.clock.now_ms()
+        calls = [c for c in stack.sim.state.ended_between(now - 2 * 3600 * 1000, now) if c.recordings]
+        assert len(calls) >= 2
+        journey = await stack.start(now - 2 * 3600 * 1000, now)
+
+        async def all_fetched() -> bool:
+            rows = [await stack.tracking.get(org, c.task_id) for c in calls]
+            return all(r is not None and r.status is CallStatus.FETCHED for r in rows)
+
+        await eventually(all_fetched, timeout=60, interval=0.2)
+        erased, kept = calls[0], calls[1:]
+        counts = await _erase(stack, ErasureRequest(task_ids=[erased.task_id]))
+        assert counts["calls"] == 1
+        stack.launch(Kind.TRANSCRIBE)
+        stack.launch(Kind.ANALYZE)
+        status = await stack.finished(journey, timeout=90)
+        assert status.count("analyze", "done") == len(kept)
+        assert status.count("transcribe", "erased") == 1 and status.terminal == status.discovered == len(calls)
+        row = await stack.tracking.get(org, erased.task_id)
+        assert row is not None and row.status is CallStatus.ERASED
