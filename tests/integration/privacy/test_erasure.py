@@ -18,6 +18,7 @@ from shared.privacy.keys import cached_key
 from shared.resources import DataResources
 from shared.tracking import CallStatus
 from simulator.wxcc.config import SimulatorConfig
+from simulator.wxcc.faults import FaultRule
 from tests.helpers import depth, eventually
 from tests.integration.pipeline.conftest import Stack, running_stack
 
@@ -267,4 +268,33 @@ async def test_erasing_a_call_mid_journey_lets_the_journey_complete_with_the_oth
         assert status.count("analyze", "done") == len(kept)
         assert status.count("transcribe", "erased") == 1 and status.terminal == status.discovered == len(calls)
         row = await stack.tracking.get(org, erased.task_id)
+        assert row is not None and row.status is CallStatus.ERASED
+
+
+async def test_an_erasure_while_fetch_downloads_a_leg_ends_with_nothing_stored(settings: Settings) -> None:
+    """The leg is stored after the tombstone: fetch's update of the row fails, and fetch sweeps what it stored."""
+    sim = few_calls().model_copy(update={"calls": 1, "consult_fraction": 0})
+    async with running_stack(settings, sim, stages=(Kind.POLL, Kind.FETCH)) as stack:
+        org = stack.sim.config.org_id
+        now = stack.sim.state.clock.now_ms()
+        (call,) = [c for c in stack.sim.state.ended_between(now - 2 * 3600 * 1000, now) if c.recordings]
+        stack.sim.state.faults.add([FaultRule(kind="slow", endpoints=("recordings",), count=1, delay_s=3.0)])
+        await stack.start(now - 2 * 3600 * 1000, now)
+
+        async def downloading() -> bool:
+            return stack.sim.state.faults.injected["slow"] == 1
+
+        await eventually(downloading, timeout=60, interval=0.05)
+        counts = await _erase(stack, ErasureRequest(task_ids=[call.task_id]))
+        assert counts["calls"] == 1 and counts["recordings"] == 0  # not stored yet
+
+        async def fetch_over() -> bool:
+            async with stack.clients.sqs() as sqs:
+                url = (await sqs.get_queue_url(QueueName=f"{settings.name_prefix}-{Kind.FETCH.value}"))["QueueUrl"]
+                return await depth(sqs, url) == 0  # the Retryable's redelivery found the tombstone and was dropped
+
+        await eventually(fetch_over, timeout=60, interval=0.2)
+        leaks = [where for where, content in await _everything(stack) if call.task_id in content]
+        assert not leaks, leaks
+        row = await stack.tracking.get(org, call.task_id)
         assert row is not None and row.status is CallStatus.ERASED
