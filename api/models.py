@@ -112,6 +112,7 @@ class StageCounters(BaseModel):
     skipped_duplicate: int = 0
     failed: int = 0
     held: int = Field(default=0, description="Calls held back by the license at this stage (they resume later).")
+    erased: int = Field(default=0, description="Calls erased before they finished (privacy); they count as finished.")
     billed_audio_s: float = 0
     tokens: int = 0
 

@@ -2087,6 +2087,12 @@ export interface components {
              */
             held?: number;
             /**
+             * Erased
+             * @description Calls erased before they finished (privacy); they count as finished.
+             * @default 0
+             */
+            erased?: number;
+            /**
              * Billed Audio S
              * @default 0
              */
@@ -4096,7 +4102,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description not exactly one of task_ids, customer_number, or from and to; or a malformed value */
+            /** @description not exactly one of task_ids, customer_number, or from and to; a malformed value; or task_ids without org_id when the server has no default WXCC org */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -3,6 +3,7 @@ the call counts as erased, and the journey completes with the calls that were an
 
 from __future__ import annotations
 
+from api.models import StageCounters
 from shared.config import Settings
 from shared.license.keys import generate_private_key, public_key_text
 from shared.privacy.jobs import ErasureRequest
@@ -43,5 +44,7 @@ async def test_erasing_a_held_call_lets_its_journey_complete(settings: Settings)
         status = await stack.finished(journey, timeout=30)
         assert status.count(held.stage, "held") == 0 and status.count(held.stage, "erased") == 1
         assert status.terminal == status.discovered == CALLS
+        shown = StageCounters.model_validate(status.counters[held.stage])  # what the journey API answers
+        assert shown.erased == 1 and shown.held == 0
         row = await stack.tracking.get(org, held.task_id)
         assert row is not None and row.status is CallStatus.ERASED
