@@ -159,9 +159,11 @@ async def test_erased_calls_leave_nothing_and_are_never_fetched_again(settings: 
         assert not [s for s in secrets if s in dumped]
 
 
-async def test_an_erasure_racing_a_running_transcribe_step_ends_with_nothing_stored(settings: Settings) -> None:
+async def _erase_during_transcribe(settings: Settings, late_s: float, **overrides: object) -> None:
+    """Erase a call while its transcription (answering `late_s` late) runs, then wait for the step to end: nothing of
+    the call may be stored anywhere, and its row stays the tombstone."""
     sim = few_calls().model_copy(update={"calls": 1, "consult_fraction": 0})
-    async with running_stack(settings, sim, stages=(Kind.POLL, Kind.FETCH)) as stack:
+    async with running_stack(settings, sim, stages=(Kind.POLL, Kind.FETCH), **overrides) as stack:
         org = stack.sim.config.org_id
         now = stack.sim.state.clock.now_ms()
         (call,) = [c for c in stack.sim.state.ended_between(now - 2 * 3600 * 1000, now) if c.recordings]
@@ -172,7 +174,7 @@ async def test_an_erasure_racing_a_running_transcribe_step_ends_with_nothing_sto
             return row is not None and row.status is CallStatus.FETCHED
 
         await eventually(fetched, timeout=60, interval=0.2)
-        stack.openai.faults.slow_uploads[call.task_id] = 3.0  # the transcription answers 3 s late
+        stack.openai.faults.slow_uploads[call.task_id] = late_s
         stack.launch(Kind.TRANSCRIBE)
 
         async def transcribing() -> bool:
@@ -200,49 +202,17 @@ async def test_an_erasure_racing_a_running_transcribe_step_ends_with_nothing_sto
         assert row is not None and row.status is CallStatus.ERASED
 
 
+async def test_an_erasure_racing_a_running_transcribe_step_ends_with_nothing_stored(settings: Settings) -> None:
+    """The step records its result after the erasure: `advance` finds the tombstone and sweeps what it stored."""
+    await _erase_during_transcribe(settings, late_s=3.0)
+
+
 async def test_an_erasure_during_a_step_longer_than_a_lease_renewal_ends_with_nothing_stored(
     settings: Settings,
 ) -> None:
     """A 3 s stage lease is renewed every second: the renewal after the erasure finds the tombstone (the lease is
     lost), so the step's own sweep is the only thing that removes the transcript it stores after that."""
-    sim = few_calls().model_copy(update={"calls": 1, "consult_fraction": 0})
-    async with running_stack(settings, sim, stages=(Kind.POLL, Kind.FETCH), stage_lease_s=3) as stack:
-        org = stack.sim.config.org_id
-        now = stack.sim.state.clock.now_ms()
-        (call,) = [c for c in stack.sim.state.ended_between(now - 2 * 3600 * 1000, now) if c.recordings]
-        await stack.start(now - 2 * 3600 * 1000, now)
-
-        async def fetched() -> bool:
-            row = await stack.tracking.get(org, call.task_id)
-            return row is not None and row.status is CallStatus.FETCHED
-
-        await eventually(fetched, timeout=60, interval=0.2)
-        stack.openai.faults.slow_uploads[call.task_id] = 5.0  # answers after several renewals of the 3 s lease
-        stack.launch(Kind.TRANSCRIBE)
-
-        async def transcribing() -> bool:
-            row = await stack.tracking.get(org, call.task_id)
-            return (
-                row is not None
-                and row.lease_stage == "transcribe"
-                and stack.openai.stats.requests["/v1/audio/transcriptions"] > 0
-            )
-
-        await eventually(transcribing, timeout=30, interval=0.05)
-        assert call.task_id not in stack.openai.stats.billed_by_task
-        counts = await _erase(stack, ErasureRequest(task_ids=[call.task_id]))
-        assert counts["recordings"] == 1 and counts["transcripts"] == 0
-
-        async def step_over() -> bool:
-            async with stack.clients.sqs() as sqs:
-                url = (await sqs.get_queue_url(QueueName=f"{settings.name_prefix}-{Kind.TRANSCRIBE.value}"))["QueueUrl"]
-                return call.task_id in stack.openai.stats.billed_by_task and await depth(sqs, url) == 0
-
-        await eventually(step_over, timeout=60, interval=0.2)
-        leaks = [where for where, content in await _everything(stack) if call.task_id in content]
-        assert not leaks, leaks
-        row = await stack.tracking.get(org, call.task_id)
-        assert row is not None and row.status is CallStatus.ERASED
+    await _erase_during_transcribe(settings, late_s=5.0, stage_lease_s=3)
 
 
 async def test_erasing_a_call_mid_journey_lets_the_journey_complete_with_the_others(settings: Settings) -> None:
